@@ -1,0 +1,58 @@
+# RuangBK developer commands. `make run` and `make test` do all set-up themselves.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format migrate messages compose-check clean
+
+# The virtualenv is rebuilt whenever a requirements file changes.
+$(BIN)/.runtime-installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(BIN)/.dev-installed: $(BIN)/.runtime-installed requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(BIN)/.runtime-installed
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	@echo ""
+	@echo "RuangBK demo on http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
+	@echo "  school admin: admin · counselors: konselor1, konselor2 · students: siswa01 … siswa30"
+	@echo "  password for all of them: ruangbk-demo"
+	@echo ""
+	$(BIN)/daphne -b $(HOST) -p $(PORT) counseling_platform.asgi:application
+
+test: $(BIN)/.dev-installed lint
+	$(BIN)/python manage.py check --fail-level WARNING
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/.dev-installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: $(BIN)/.runtime-installed
+	$(BIN)/python manage.py migrate
+
+# Refresh the translation catalogue after changing user-facing strings (needs gettext).
+messages: $(BIN)/.runtime-installed
+	$(BIN)/python manage.py makemessages --locale id --locale en --ignore '.venv/*' --no-obsolete
+	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
+
+# Validates docker-compose.yml without a Docker engine (Debian's docker-compose).
+compose-check:
+	DJANGO_SECRET_KEY=compose-check POSTGRES_PASSWORD=compose-check \
+		docker-compose --env-file /dev/null config --quiet
+
+clean:
+	rm -rf $(VENV) staticfiles test-db.sqlite3 .pytest_cache .ruff_cache

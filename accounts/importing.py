@@ -1,0 +1,352 @@
+"""Bulk import of students from the CSV or XLSX a school exports from its records.
+
+Two steps: `import_plan` reads the rows and checks every one against the database
+without writing anything (the preview); `students_import` plans again inside one
+transaction and applies all rows, or none when any row is bad. NISN is the key, so
+importing the same file twice creates nothing new.
+"""
+
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import SchoolClass, StudentProfile, User
+from accounts.services import Credential, credential_for, initial_password_generate
+
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+MAX_IMPORT_ROWS = 5000
+
+# Column headers a school's export may use, by the field they fill.
+COLUMN_ALIASES = {
+    "nisn": {"nisn"},
+    "name": {"name", "nama", "nama lengkap", "nama siswa", "nama peserta didik", "full name"},
+    "class_name": {"class", "kelas", "rombel", "rombongan belajar"},
+    "gender": {"gender", "jenis kelamin", "jk", "l/p", "sex"},
+    "guardian_name": {
+        "guardian name",
+        "nama wali",
+        "nama orang tua",
+        "nama orang tua/wali",
+        "nama ortu",
+        "wali",
+    },
+    "guardian_phone": {
+        "guardian phone",
+        "telepon wali",
+        "no hp wali",
+        "hp wali",
+        "no. hp wali",
+        "nomor hp wali",
+        "telepon orang tua",
+        "no hp orang tua",
+    },
+}
+GENDER_VALUES = {
+    "l": StudentProfile.Gender.MALE,
+    "laki-laki": StudentProfile.Gender.MALE,
+    "laki laki": StudentProfile.Gender.MALE,
+    "male": StudentProfile.Gender.MALE,
+    "m": StudentProfile.Gender.MALE,
+    "p": StudentProfile.Gender.FEMALE,
+    "perempuan": StudentProfile.Gender.FEMALE,
+    "female": StudentProfile.Gender.FEMALE,
+    "f": StudentProfile.Gender.FEMALE,
+}
+PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 \-]{6,18}[0-9]$")
+UPDATED_FIELDS = ("name", "class_name", "gender", "guardian_name", "guardian_phone")
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read as a student list."""
+
+
+@dataclass
+class RowPlan:
+    line: int
+    values: dict[str, str]
+    action: str = "create"  # create | update | unchanged
+    errors: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportPlan:
+    rows: list[RowPlan]
+    classes: dict[str, SchoolClass] = field(default_factory=dict)
+    existing: dict[str, StudentProfile] = field(default_factory=dict)
+
+    @property
+    def bad_rows(self) -> list[RowPlan]:
+        return [row for row in self.rows if row.errors]
+
+    @property
+    def is_valid(self) -> bool:
+        return bool(self.rows) and not self.bad_rows
+
+    def count(self, action: str) -> int:
+        return sum(1 for row in self.rows if row.action == action and not row.errors)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {action: self.count(action) for action in ("create", "update", "unchanged")}
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return " ".join(str(value).split())
+
+
+def read_table(content: bytes) -> list[tuple[int, list[str]]]:
+    """Return (line number, cells) for each non-empty row, the header first."""
+    if not content.strip():
+        raise ImportFileError(_("The file is empty."))
+    if len(content) > MAX_IMPORT_BYTES:
+        raise ImportFileError(_("The file is larger than 5 MB."))
+    is_xlsx = content.startswith(b"PK\x03\x04")  # XLSX is a zip archive
+    rows = _read_xlsx(content) if is_xlsx else _read_csv(content)
+    numbered = [(line, cells) for line, cells in rows if any(cells)]
+    if not numbered:
+        raise ImportFileError(_("The file is empty."))
+    if len(numbered) > MAX_IMPORT_ROWS + 1:
+        raise ImportFileError(
+            _("The file has more than %(count)d rows; split it.") % {"count": MAX_IMPORT_ROWS}
+        )
+    return numbered
+
+
+def _read_xlsx(content: bytes) -> list[tuple[int, list[str]]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        raise ImportFileError(
+            _("The file is not a spreadsheet (CSV or XLSX) that can be read.")
+        ) from error
+    sheet = workbook.worksheets[0]
+    rows = []
+    for line, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        cells = []
+        for index, value in enumerate(row):
+            if index == 0 and isinstance(value, int | float):
+                # Spreadsheets drop the leading zeros of a NISN typed as a number.
+                value = str(int(value)).zfill(10)
+            cells.append(_cell_text(value))
+        rows.append((line, cells))
+    workbook.close()
+    return rows
+
+
+def _read_csv(content: bytes) -> list[tuple[int, list[str]]]:
+    if b"\x00" in content:
+        raise ImportFileError(_("The file is not a spreadsheet (CSV or XLSX) that can be read."))
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = content.decode("cp1252", errors="replace")
+    try:
+        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        return [
+            (line, [_cell_text(cell) for cell in cells])
+            for line, cells in enumerate(csv.reader(io.StringIO(text), dialect), start=1)
+        ]
+    except csv.Error as error:
+        raise ImportFileError(
+            _("The file is not a spreadsheet (CSV or XLSX) that can be read.")
+        ) from error
+
+
+def _column_positions(header: list[str]) -> dict[str, int]:
+    positions: dict[str, int] = {}
+    normalised = [cell.strip().lower() for cell in header]
+    for key, aliases in COLUMN_ALIASES.items():
+        for index, cell in enumerate(normalised):
+            if cell in aliases and key not in positions:
+                positions[key] = index
+    missing = [key for key in COLUMN_ALIASES if key not in positions]
+    if missing:
+        expected = ", ".join(COLUMN_HEADERS)
+        found = ", ".join(cell for cell in header if cell) or "—"
+        raise ImportFileError(
+            _("Wrong columns. Expected: %(expected)s. Found: %(found)s.")
+            % {"expected": expected, "found": found}
+        )
+    return positions
+
+
+COLUMN_HEADERS = ("NISN", "Nama", "Kelas", "Jenis Kelamin", "Nama Wali", "Telepon Wali")
+
+
+def parse_rows(content: bytes) -> list[tuple[int, dict[str, str]]]:
+    """Read the file into (line number, values by field), raising ImportFileError."""
+    table = read_table(content)
+    (_header_line, header), data = table[0], table[1:]
+    positions = _column_positions(header)
+    if not data:
+        raise ImportFileError(_("The file has column headers but no students."))
+    rows = []
+    for line, cells in data:
+        values = {
+            key: (cells[index] if index < len(cells) else "") for key, index in positions.items()
+        }
+        rows.append((line, values))
+    return rows
+
+
+def _class_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def import_plan(
+    *, admin: User, academic_year: int, rows: list[tuple[int, dict[str, str]]]
+) -> ImportPlan:
+    """Check every row against the database and decide what it would do; writes nothing."""
+    classes = {
+        _class_key(school_class.name): school_class
+        for school_class in SchoolClass.objects.filter(
+            school=admin.school, academic_year=academic_year
+        )
+    }
+    nisns = [values["nisn"] for _line, values in rows]
+    existing = {
+        profile.nisn: profile
+        for profile in StudentProfile.objects.filter(nisn__in=nisns).select_related(
+            "user", "school_class"
+        )
+    }
+    taken_usernames = set(
+        User.objects.filter(username__in=nisns).values_list("username", flat=True)
+    )
+    first_line_of: dict[str, int] = {}
+    plans = []
+    for line, values in rows:
+        plan = RowPlan(line=line, values=values)
+        plans.append(plan)
+        _check_row(plan, classes)
+        nisn = values["nisn"]
+        if nisn in first_line_of:
+            plan.errors.append(
+                _("NISN %(nisn)s also appears on line %(line)d.")
+                % {"nisn": nisn, "line": first_line_of[nisn]}
+            )
+            continue
+        if nisn:
+            first_line_of[nisn] = line
+        profile = existing.get(nisn)
+        if profile is None:
+            if nisn in taken_usernames:
+                plan.errors.append(_("Username %(nisn)s is already used.") % {"nisn": nisn})
+            continue
+        if profile.user.school_id != admin.school_id:
+            plan.errors.append(_("NISN %(nisn)s is registered at another school.") % {"nisn": nisn})
+            continue
+        current = {
+            "name": profile.user.first_name,
+            "class_name": profile.school_class.name if profile.school_class else "",
+            "gender": profile.gender,
+            "guardian_name": profile.guardian_name,
+            "guardian_phone": profile.guardian_phone,
+        }
+        new = dict(values, gender=GENDER_VALUES.get(values["gender"].lower(), ""))
+        plan.changes = [
+            key
+            for key in UPDATED_FIELDS
+            if (_class_key(current[key]) if key == "class_name" else current[key])
+            != (_class_key(new[key]) if key == "class_name" else new[key])
+        ]
+        plan.action = "update" if plan.changes else "unchanged"
+    return ImportPlan(rows=plans, classes=classes, existing=existing)
+
+
+def _check_row(plan: RowPlan, classes: dict[str, SchoolClass]) -> None:
+    values = plan.values
+    if not re.fullmatch(r"\d{10}", values["nisn"]):
+        plan.errors.append(
+            _("NISN “%(nisn)s” is not valid: it must be 10 digits.") % {"nisn": values["nisn"]}
+        )
+    if not values["name"]:
+        plan.errors.append(_("The name is empty."))
+    elif len(values["name"]) > 150:
+        plan.errors.append(_("The name is longer than 150 characters."))
+    if _class_key(values["class_name"]) not in classes:
+        plan.errors.append(
+            _("Class “%(name)s” does not exist in this school year.")
+            % {"name": values["class_name"]}
+        )
+    if values["gender"].lower() not in GENDER_VALUES:
+        plan.errors.append(
+            _("Gender “%(value)s” is not valid: use L or P.") % {"value": values["gender"]}
+        )
+    if len(values["guardian_name"]) > 150:
+        plan.errors.append(_("The guardian name is longer than 150 characters."))
+    if values["guardian_phone"] and not PHONE_PATTERN.match(values["guardian_phone"]):
+        plan.errors.append(
+            _("Guardian phone “%(value)s” is not a phone number.")
+            % {"value": values["guardian_phone"]}
+        )
+
+
+class ImportRejected(Exception):
+    def __init__(self, plan: ImportPlan) -> None:
+        super().__init__("import has bad rows")
+        self.plan = plan
+
+
+@transaction.atomic
+def students_import(
+    *, admin: User, academic_year: int, rows: list[tuple[int, dict[str, str]]]
+) -> tuple[ImportPlan, list[Credential]]:
+    """Create or update every student in `rows`, or nothing at all if any row is bad."""
+    # Lock the school's student rows against a concurrent import of the same file.
+    list(StudentProfile.objects.select_for_update().filter(user__school=admin.school))
+    plan = import_plan(admin=admin, academic_year=academic_year, rows=rows)
+    if not plan.is_valid:
+        raise ImportRejected(plan)
+    classes, existing = plan.classes, plan.existing
+    credentials = []
+    for row in plan.rows:
+        values = row.values
+        school_class = classes[_class_key(values["class_name"])]
+        gender = GENDER_VALUES[values["gender"].lower()]
+        if row.action == "create":
+            password = initial_password_generate()
+            user = User(
+                username=values["nisn"],
+                first_name=values["name"],
+                role=User.Role.STUDENT,
+                school=admin.school,
+                must_change_password=True,
+            )
+            user.set_password(password)
+            user.save()
+            profile = StudentProfile.objects.create(
+                user=user,
+                nisn=values["nisn"],
+                school_class=school_class,
+                gender=gender,
+                guardian_name=values["guardian_name"],
+                guardian_phone=values["guardian_phone"],
+            )
+            user.student_profile = profile
+            credentials.append(credential_for(user, password))
+        elif row.action == "update":
+            profile = existing[values["nisn"]]
+            profile.user.first_name = values["name"]
+            profile.user.save(update_fields=["first_name"])
+            profile.school_class = school_class
+            profile.gender = gender
+            profile.guardian_name = values["guardian_name"]
+            profile.guardian_phone = values["guardian_phone"]
+            profile.save()
+    return plan, credentials

@@ -1,0 +1,95 @@
+"""Create the demo school (idempotent). Refuses to run when DEBUG is off."""
+
+import datetime
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts.models import School, SchoolClass, StudentProfile, User
+
+DEMO_PASSWORD = "ruangbk-demo"
+DEMO_NPSN = "20999001"
+DEMO_CLASSES = ("X Akuntansi 1", "XI Pemasaran 1", "XII Multimedia 1")
+DEMO_STUDENTS = 30
+FIRST_NAMES = (
+    "Ayu", "Budi", "Citra", "Dimas", "Eka", "Fajar", "Gita", "Hendra", "Intan", "Joko",
+    "Kartika", "Lukman", "Maya", "Nanda", "Oktavia", "Putra", "Qori", "Rina", "Satria", "Tiara",
+    "Umar", "Vina", "Wahyu", "Yuni", "Zaki", "Anisa", "Bayu", "Dewi", "Galih", "Siti",
+)  # fmt: skip
+FAMILY_NAMES = ("Pratama", "Lestari", "Saputra", "Wulandari", "Hidayat", "Rahmawati")
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo school with its admin, counselors and 30 students."
+
+    def handle(self, *args, **options) -> None:
+        if not settings.DEBUG:
+            raise CommandError("seed_demo only runs with DJANGO_DEBUG=1 (it sets known passwords).")
+        with transaction.atomic():
+            self.seed()
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Demo school ready. Logins (password "
+                f"{DEMO_PASSWORD}): admin, konselor1, konselor2, siswa01 … siswa30"
+            )
+        )
+
+    def seed(self) -> None:
+        school, _ = School.objects.update_or_create(
+            npsn=DEMO_NPSN,
+            defaults={
+                "name": "SMK Negeri Demo RuangBK",
+                "address": "Jl. Pendidikan No. 1, Jakarta",
+                "time_zone": School.TimeZone.WIB,
+            },
+        )
+        year = school.current_academic_year()
+        classes = [
+            SchoolClass.objects.get_or_create(school=school, academic_year=year, name=name)[0]
+            for name in DEMO_CLASSES
+        ]
+        self.account(school, "admin", "Admin Sekolah", User.Role.SCHOOL_ADMIN)
+        counselors = [
+            self.account(school, "konselor1", "Ibu Sri Handayani, S.Pd.", User.Role.COUNSELOR),
+            self.account(school, "konselor2", "Bapak Agus Setiawan, M.Pd.", User.Role.COUNSELOR),
+        ]
+        for number in range(1, DEMO_STUDENTS + 1):
+            name = f"{FIRST_NAMES[number - 1]} {FAMILY_NAMES[number % len(FAMILY_NAMES)]}"
+            student = self.account(school, f"siswa{number:02d}", name, User.Role.STUDENT)
+            has_consent = number % 5 != 0  # a few without consent, to show the flag
+            StudentProfile.objects.update_or_create(
+                user=student,
+                defaults={
+                    "nisn": f"99{number:08d}",
+                    "school_class": classes[(number - 1) // 10],
+                    "gender": StudentProfile.Gender.FEMALE
+                    if number % 2
+                    else StudentProfile.Gender.MALE,
+                    "guardian_name": f"Orang tua {name.split()[0]}",
+                    "guardian_phone": f"0812000000{number:02d}",
+                    "counselor": counselors[0] if number <= 15 else counselors[1],
+                    "has_guardian_consent": has_consent,
+                    "guardian_consent_date": school_year_start(year) if has_consent else None,
+                },
+            )
+
+    def account(self, school: School, username: str, name: str, role: str) -> User:
+        user, _ = User.objects.update_or_create(
+            username=username,
+            defaults={
+                "first_name": name,
+                "role": role,
+                "school": school,
+                "is_active": True,
+                "must_change_password": False,
+            },
+        )
+        if not user.check_password(DEMO_PASSWORD):
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        return user
+
+
+def school_year_start(year: int) -> datetime.date:
+    return datetime.date(year, 7, 15)

@@ -1,0 +1,192 @@
+"""Schools, classes, users with roles, and the student profile."""
+
+import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class School(models.Model):
+    class TimeZone(models.TextChoices):
+        WIB = "Asia/Jakarta", _("WIB (Asia/Jakarta)")
+        WITA = "Asia/Makassar", _("WITA (Asia/Makassar)")
+        WIT = "Asia/Jayapura", _("WIT (Asia/Jayapura)")
+
+    name = models.CharField(_("name"), max_length=200)
+    npsn = models.CharField(
+        _("NPSN"),
+        max_length=8,
+        unique=True,
+        validators=[RegexValidator(r"^\d{8}$", _("NPSN is 8 digits."))],
+    )
+    address = models.TextField(_("address"), blank=True)
+    time_zone = models.CharField(
+        _("time zone"), max_length=32, choices=TimeZone.choices, default=TimeZone.WIB
+    )
+
+    class Meta:
+        verbose_name = _("school")
+        verbose_name_plural = _("schools")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def current_academic_year(self, today: datetime.date | None = None) -> int:
+        """The first calendar year of the running school year (Indonesia: July–June)."""
+        today = today or timezone.localdate(timezone=self.zone())
+        return today.year if today.month >= 7 else today.year - 1
+
+    def zone(self) -> datetime.tzinfo:
+        import zoneinfo
+
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class SchoolClass(models.Model):
+    """A class (rombel) in one school year, e.g. "XI Pemasaran 1" in 2026/2027."""
+
+    school = models.ForeignKey(
+        School, on_delete=models.CASCADE, related_name="classes", verbose_name=_("school")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    academic_year = models.PositiveSmallIntegerField(
+        _("school year"), help_text=_("The year the school year starts, e.g. 2026 for 2026/2027.")
+    )
+
+    class Meta:
+        verbose_name = _("class")
+        verbose_name_plural = _("classes")
+        ordering = ["-academic_year", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "academic_year", "name"], name="unique_class_per_school_year"
+            ),
+            models.CheckConstraint(
+                condition=Q(academic_year__gte=2000, academic_year__lte=2100),
+                name="class_academic_year_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.academic_year_label})"
+
+    @property
+    def academic_year_label(self) -> str:
+        return f"{self.academic_year}/{self.academic_year + 1}"
+
+
+class User(AbstractUser):
+    class Role(models.TextChoices):
+        STUDENT = "student", _("Student")
+        COUNSELOR = "counselor", _("Counselor")
+        SCHOOL_ADMIN = "school_admin", _("School admin")
+
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
+    school = models.ForeignKey(
+        School,
+        on_delete=models.PROTECT,
+        related_name="users",
+        null=True,
+        blank=True,
+        verbose_name=_("school"),
+    )
+    must_change_password = models.BooleanField(_("must change password"), default=False)
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            # Every account belongs to exactly one school; only operators
+            # (Django superusers) stand outside the schools.
+            models.CheckConstraint(
+                condition=Q(school__isnull=False) | Q(is_superuser=True),
+                name="user_has_school_unless_superuser",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def is_student(self) -> bool:
+        return self.role == self.Role.STUDENT
+
+    @property
+    def is_counselor(self) -> bool:
+        return self.role == self.Role.COUNSELOR
+
+    @property
+    def is_school_admin(self) -> bool:
+        return self.role == self.Role.SCHOOL_ADMIN
+
+
+nisn_validator = RegexValidator(r"^\d{10}$", _("NISN is 10 digits."))
+
+
+class StudentProfile(models.Model):
+    class Gender(models.TextChoices):
+        MALE = "L", _("Male")
+        FEMALE = "P", _("Female")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="student_profile",
+        verbose_name=_("student"),
+    )
+    nisn = models.CharField(_("NISN"), max_length=10, unique=True, validators=[nisn_validator])
+    school_class = models.ForeignKey(
+        SchoolClass,
+        on_delete=models.PROTECT,
+        related_name="students",
+        null=True,
+        blank=True,
+        verbose_name=_("class"),
+    )
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices)
+    guardian_name = models.CharField(_("guardian name"), max_length=150, blank=True)
+    guardian_phone = models.CharField(_("guardian phone"), max_length=20, blank=True)
+    has_guardian_consent = models.BooleanField(_("guardian consent given"), default=False)
+    guardian_consent_date = models.DateField(_("guardian consent date"), null=True, blank=True)
+    guardian_consent_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("consent recorded by"),
+    )
+    counselor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="clients",
+        limit_choices_to={"role": User.Role.COUNSELOR},
+        verbose_name=_("counselor"),
+    )
+
+    class Meta:
+        verbose_name = _("student profile")
+        verbose_name_plural = _("student profiles")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(has_guardian_consent=False) | Q(guardian_consent_date__isnull=False),
+                name="guardian_consent_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.nisn})"

@@ -1,0 +1,208 @@
+"""Account workflows run by a school admin. Each is one transaction with every rule checked."""
+
+import datetime
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import SchoolClass, StudentProfile, User
+
+# No 0/O, 1/l/I: initial passwords are read off paper and typed on phones.
+PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+class AccountError(Exception):
+    """A rule of account management was broken; `code` is stable, `message` translated."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A freshly issued password, shown to the admin once."""
+
+    username: str
+    name: str
+    class_name: str
+    password: str
+
+
+def initial_password_generate() -> str:
+    """Ten characters in two groups (about 49 bits), e.g. 'k7mqx-2pdre'."""
+    chars = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(10))
+    return f"{chars[:5]}-{chars[5:]}"
+
+
+def credential_for(user: User, password: str) -> Credential:
+    profile = getattr(user, "student_profile", None) if user.is_student else None
+    class_name = profile.school_class.name if profile and profile.school_class else ""
+    return Credential(user.username, user.display_name, class_name, password)
+
+
+def _check_same_school(admin: User, *users: User) -> None:
+    for user in users:
+        if user.school_id != admin.school_id:
+            raise AccountError("other_school", str(_("That account belongs to another school.")))
+
+
+def _check_counselor(admin: User, counselor: User | None) -> None:
+    if counselor is None:
+        return
+    _check_same_school(admin, counselor)
+    if not counselor.is_counselor or not counselor.is_active:
+        raise AccountError("not_a_counselor", str(_("Choose an active counselor.")))
+
+
+@transaction.atomic
+def account_create(
+    *,
+    admin: User,
+    role: str,
+    username: str,
+    full_name: str,
+    email: str = "",
+    profile: dict | None = None,
+) -> Credential:
+    """Create an account in the admin's school with a random initial password.
+
+    `profile` holds the student fields (nisn, school_class, gender, guardian_name,
+    guardian_phone, counselor) and is required for students.
+    """
+    if role not in User.Role.values:
+        raise AccountError("bad_role", str(_("Unknown role.")))
+    if User.objects.filter(username__iexact=username).exists():
+        raise AccountError("username_taken", str(_("That username is already taken.")))
+    password = initial_password_generate()
+    user = User(
+        username=username,
+        first_name=full_name,
+        email=email,
+        role=role,
+        school=admin.school,
+        must_change_password=True,
+    )
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    if role == User.Role.STUDENT:
+        if profile is None:
+            raise AccountError("profile_missing", str(_("A student needs a student profile.")))
+        student_profile_save(admin=admin, profile=StudentProfile(user=user), data=profile)
+    return credential_for(user, password)
+
+
+@transaction.atomic
+def student_profile_save(*, admin: User, profile: StudentProfile, data: dict) -> StudentProfile:
+    """Set a student's profile fields, checking class and counselor are of the admin's school."""
+    _check_same_school(admin, profile.user)
+    school_class: SchoolClass | None = data.get("school_class")
+    if school_class is not None and school_class.school_id != admin.school_id:
+        raise AccountError("other_school", str(_("That class belongs to another school.")))
+    _check_counselor(admin, data.get("counselor"))
+    for field in ("nisn", "school_class", "gender", "guardian_name", "guardian_phone", "counselor"):
+        if field in data:
+            setattr(profile, field, data[field])
+    profile.full_clean()
+    profile.save()
+    return profile
+
+
+@transaction.atomic
+def account_update(
+    *, admin: User, user: User, full_name: str, email: str, profile: dict | None = None
+) -> User:
+    """Change an account's name and e-mail and, for a student, the profile fields."""
+    _check_same_school(admin, user)
+    user.first_name = full_name
+    user.last_name = ""
+    user.email = email
+    user.full_clean()
+    user.save(update_fields=["first_name", "last_name", "email"])
+    if profile is not None:
+        student_profile_save(admin=admin, profile=user.student_profile, data=profile)
+    return user
+
+
+@transaction.atomic
+def account_set_active(*, admin: User, user: User, is_active: bool) -> User:
+    _check_same_school(admin, user)
+    if user.pk == admin.pk and not is_active:
+        raise AccountError("self_deactivate", str(_("You cannot deactivate your own account.")))
+    user.is_active = is_active
+    user.save(update_fields=["is_active"])
+    return user
+
+
+@transaction.atomic
+def account_password_reset(*, admin: User, user: User) -> Credential:
+    """Issue a new initial password; the user must change it at the next login."""
+    _check_same_school(admin, user)
+    password = initial_password_generate()
+    user.set_password(password)
+    user.must_change_password = True
+    user.save(update_fields=["password", "must_change_password"])
+    return credential_for(user, password)
+
+
+@transaction.atomic
+def counselor_assign(*, admin: User, students: Iterable[User], counselor: User | None) -> int:
+    """Give each student this counselor (None removes the assignment). Returns the count."""
+    _check_counselor(admin, counselor)
+    student_ids = [student.pk for student in students]
+    profiles = StudentProfile.objects.filter(user_id__in=student_ids)
+    if profiles.exclude(user__school_id=admin.school_id).exists() or len(student_ids) != len(
+        profiles
+    ):
+        raise AccountError("not_students", str(_("Only students of your school can be assigned.")))
+    return profiles.update(counselor=counselor)
+
+
+@transaction.atomic
+def counselor_assign_class(*, admin: User, school_class: SchoolClass, counselor: User) -> int:
+    """Assign every student of a class to one counselor. Returns the count."""
+    if school_class.school_id != admin.school_id:
+        raise AccountError("other_school", str(_("That class belongs to another school.")))
+    _check_counselor(admin, counselor)
+    return StudentProfile.objects.filter(school_class=school_class).update(counselor=counselor)
+
+
+@transaction.atomic
+def guardian_consent_record(
+    *,
+    admin: User,
+    profile: StudentProfile,
+    has_consent: bool,
+    consent_date: datetime.date | None,
+) -> StudentProfile:
+    """Record (or withdraw) a guardian's consent, with the date and who recorded it."""
+    _check_same_school(admin, profile.user)
+    if has_consent and consent_date is None:
+        raise AccountError("consent_date", str(_("Enter the date the guardian gave consent.")))
+    profile.has_guardian_consent = has_consent
+    profile.guardian_consent_date = consent_date if has_consent else None
+    profile.guardian_consent_recorded_by = admin
+    profile.save(
+        update_fields=[
+            "has_guardian_consent",
+            "guardian_consent_date",
+            "guardian_consent_recorded_by",
+        ]
+    )
+    return profile
+
+
+@transaction.atomic
+def school_class_save(*, admin: User, school_class: SchoolClass) -> SchoolClass:
+    if school_class.school_id is None:
+        school_class.school = admin.school
+    if school_class.school_id != admin.school_id:
+        raise AccountError("other_school", str(_("That class belongs to another school.")))
+    school_class.full_clean()
+    school_class.save()
+    return school_class

@@ -1,0 +1,91 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path, reverse_lazy
+
+from accounts.forms import FirstPasswordChangeForm
+from accounts.views import credentials, home, school_admin, student_import
+
+app_name = "accounts"
+
+urlpatterns = [
+    # Sign-in and passwords
+    path(
+        "login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password/change/",
+        auth_views.PasswordChangeView.as_view(
+            form_class=FirstPasswordChangeForm,
+            success_url=reverse_lazy("accounts:password-change-done"),
+        ),
+        name="password-change",
+    ),
+    path(
+        "password/change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password-change-done",
+    ),
+    path(
+        "password/reset/",
+        auth_views.PasswordResetView.as_view(
+            success_url=reverse_lazy("accounts:password-reset-done"),
+            email_template_name="registration/password_reset_email.txt",
+            subject_template_name="registration/password_reset_subject.txt",
+        ),
+        name="password-reset",
+    ),
+    path(
+        "password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password-reset-done",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            success_url=reverse_lazy("accounts:password-reset-complete")
+        ),
+        name="password-reset-confirm",
+    ),
+    path(
+        "password/reset/complete/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password-reset-complete",
+    ),
+    # Homes
+    path("student/", home.student_home, name="student-home"),
+    path("counselor/", home.counselor_home, name="counselor-home"),
+    path("school/", home.admin_home, name="admin-home"),
+    # School admin
+    path("school/accounts/", school_admin.account_list, name="account-list"),
+    path("school/accounts/new/", school_admin.account_create, name="account-create"),
+    path("school/accounts/<int:user_id>/", school_admin.account_edit, name="account-edit"),
+    path(
+        "school/accounts/<int:user_id>/consent/",
+        school_admin.account_consent,
+        name="account-consent",
+    ),
+    path(
+        "school/accounts/<int:user_id>/active/",
+        school_admin.account_set_active,
+        name="account-set-active",
+    ),
+    path(
+        "school/accounts/<int:user_id>/password/",
+        school_admin.account_password_reset,
+        name="account-password-reset",
+    ),
+    path("school/assign/", school_admin.counselor_assign_class, name="assign-class"),
+    path("school/classes/", school_admin.class_list, name="class-list"),
+    path("school/classes/<int:class_id>/", school_admin.class_edit, name="class-edit"),
+    path("school/import/", student_import.import_upload, name="import-upload"),
+    path("school/import/preview/", student_import.import_preview, name="import-preview"),
+    path("school/credentials/", credentials.credentials_page, name="credentials"),
+    path("school/credentials.csv", credentials.credentials_csv, name="credentials-csv"),
+    path(
+        "school/credentials/dismiss/",
+        credentials.credentials_dismiss,
+        name="credentials-dismiss",
+    ),
+]

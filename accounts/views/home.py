@@ -1,0 +1,41 @@
+"""Each role's home page, and the dispatcher that sends a user to theirs."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from accounts.models import User
+from accounts.permissions import counselor_required, school_admin_required, student_required
+from accounts.selectors import admin_home_counts, counselor_clients
+
+HOME_URL_NAMES = {
+    User.Role.STUDENT: "accounts:student-home",
+    User.Role.COUNSELOR: "accounts:counselor-home",
+    User.Role.SCHOOL_ADMIN: "accounts:admin-home",
+}
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    url_name = HOME_URL_NAMES.get(request.user.role)
+    if url_name is None or request.user.school_id is None:
+        return redirect("admin:index") if request.user.is_superuser else redirect("accounts:login")
+    return redirect(url_name)
+
+
+@student_required
+def student_home(request: HttpRequest) -> HttpResponse:
+    profile = getattr(request.user, "student_profile", None)
+    counselor = profile.counselor if profile else None
+    return render(request, "accounts/student_home.html", {"counselor": counselor})
+
+
+@counselor_required
+def counselor_home(request: HttpRequest) -> HttpResponse:
+    clients = counselor_clients(counselor=request.user)
+    return render(request, "accounts/counselor_home.html", {"clients": clients})
+
+
+@school_admin_required
+def admin_home(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/admin_home.html", admin_home_counts(admin=request.user))
