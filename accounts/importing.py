@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import SchoolClass, StudentProfile, User
 from accounts.services import Credential, credential_for, initial_password_generate
@@ -58,11 +59,26 @@ GENDER_VALUES = {
     "f": StudentProfile.Gender.FEMALE,
 }
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 \-]{6,18}[0-9]$")
+NOT_SPREADSHEET = gettext_lazy("The file is not a spreadsheet (CSV or XLSX) that can be read.")
 UPDATED_FIELDS = ("name", "class_name", "gender", "guardian_name", "guardian_phone")
 
 
 class ImportFileError(Exception):
-    """The file as a whole cannot be read as a student list."""
+    """The file as a whole cannot be read as a student list; `code` is stable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RowError:
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass
@@ -70,7 +86,7 @@ class RowPlan:
     line: int
     values: dict[str, str]
     action: str = "create"  # create | update | unchanged
-    errors: list[str] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
 
 
@@ -107,17 +123,18 @@ def _cell_text(value: object) -> str:
 def read_table(content: bytes) -> list[tuple[int, list[str]]]:
     """Return (line number, cells) for each non-empty row, the header first."""
     if not content.strip():
-        raise ImportFileError(_("The file is empty."))
+        raise ImportFileError("empty", _("The file is empty."))
     if len(content) > MAX_IMPORT_BYTES:
-        raise ImportFileError(_("The file is larger than 5 MB."))
+        raise ImportFileError("too_large", _("The file is larger than 5 MB."))
     is_xlsx = content.startswith(b"PK\x03\x04")  # XLSX is a zip archive
     rows = _read_xlsx(content) if is_xlsx else _read_csv(content)
     numbered = [(line, cells) for line, cells in rows if any(cells)]
     if not numbered:
-        raise ImportFileError(_("The file is empty."))
+        raise ImportFileError("empty", _("The file is empty."))
     if len(numbered) > MAX_IMPORT_ROWS + 1:
         raise ImportFileError(
-            _("The file has more than %(count)d rows; split it.") % {"count": MAX_IMPORT_ROWS}
+            "too_many_rows",
+            _("The file has more than %(count)d rows; split it.") % {"count": MAX_IMPORT_ROWS},
         )
     return numbered
 
@@ -128,9 +145,7 @@ def _read_xlsx(content: bytes) -> list[tuple[int, list[str]]]:
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-        raise ImportFileError(
-            _("The file is not a spreadsheet (CSV or XLSX) that can be read.")
-        ) from error
+        raise ImportFileError("not_spreadsheet", NOT_SPREADSHEET) from error
     sheet = workbook.worksheets[0]
     rows = []
     for line, row in enumerate(sheet.iter_rows(values_only=True), start=1):
@@ -147,7 +162,7 @@ def _read_xlsx(content: bytes) -> list[tuple[int, list[str]]]:
 
 def _read_csv(content: bytes) -> list[tuple[int, list[str]]]:
     if b"\x00" in content:
-        raise ImportFileError(_("The file is not a spreadsheet (CSV or XLSX) that can be read."))
+        raise ImportFileError("not_spreadsheet", NOT_SPREADSHEET)
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -162,9 +177,7 @@ def _read_csv(content: bytes) -> list[tuple[int, list[str]]]:
             for line, cells in enumerate(csv.reader(io.StringIO(text), dialect), start=1)
         ]
     except csv.Error as error:
-        raise ImportFileError(
-            _("The file is not a spreadsheet (CSV or XLSX) that can be read.")
-        ) from error
+        raise ImportFileError("not_spreadsheet", NOT_SPREADSHEET) from error
 
 
 def _column_positions(header: list[str]) -> dict[str, int]:
@@ -179,8 +192,9 @@ def _column_positions(header: list[str]) -> dict[str, int]:
         expected = ", ".join(COLUMN_HEADERS)
         found = ", ".join(cell for cell in header if cell) or "—"
         raise ImportFileError(
+            "wrong_columns",
             _("Wrong columns. Expected: %(expected)s. Found: %(found)s.")
-            % {"expected": expected, "found": found}
+            % {"expected": expected, "found": found},
         )
     return positions
 
@@ -194,7 +208,7 @@ def parse_rows(content: bytes) -> list[tuple[int, dict[str, str]]]:
     (_header_line, header), data = table[0], table[1:]
     positions = _column_positions(header)
     if not data:
-        raise ImportFileError(_("The file has column headers but no students."))
+        raise ImportFileError("no_rows", _("The file has column headers but no students."))
     rows = []
     for line, cells in data:
         values = {
@@ -237,8 +251,11 @@ def import_plan(
         nisn = values["nisn"]
         if nisn in first_line_of:
             plan.errors.append(
-                _("NISN %(nisn)s also appears on line %(line)d.")
-                % {"nisn": nisn, "line": first_line_of[nisn]}
+                RowError(
+                    "duplicate_nisn",
+                    _("NISN %(nisn)s also appears on line %(line)d.")
+                    % {"nisn": nisn, "line": first_line_of[nisn]},
+                )
             )
             continue
         if nisn:
@@ -246,10 +263,20 @@ def import_plan(
         profile = existing.get(nisn)
         if profile is None:
             if nisn in taken_usernames:
-                plan.errors.append(_("Username %(nisn)s is already used.") % {"nisn": nisn})
+                plan.errors.append(
+                    RowError(
+                        "username_taken",
+                        _("Username %(nisn)s is already used.") % {"nisn": nisn},
+                    )
+                )
             continue
         if profile.user.school_id != admin.school_id:
-            plan.errors.append(_("NISN %(nisn)s is registered at another school.") % {"nisn": nisn})
+            plan.errors.append(
+                RowError(
+                    "other_school",
+                    _("NISN %(nisn)s is registered at another school.") % {"nisn": nisn},
+                )
+            )
             continue
         current = {
             "name": profile.user.first_name,
@@ -273,27 +300,43 @@ def _check_row(plan: RowPlan, classes: dict[str, SchoolClass]) -> None:
     values = plan.values
     if not re.fullmatch(r"\d{10}", values["nisn"]):
         plan.errors.append(
-            _("NISN “%(nisn)s” is not valid: it must be 10 digits.") % {"nisn": values["nisn"]}
+            RowError(
+                "nisn_invalid",
+                _("NISN “%(nisn)s” is not valid: it must be 10 digits.") % {"nisn": values["nisn"]},
+            )
         )
     if not values["name"]:
-        plan.errors.append(_("The name is empty."))
+        plan.errors.append(RowError("name_missing", _("The name is empty.")))
     elif len(values["name"]) > 150:
-        plan.errors.append(_("The name is longer than 150 characters."))
+        plan.errors.append(RowError("name_too_long", _("The name is longer than 150 characters.")))
     if _class_key(values["class_name"]) not in classes:
         plan.errors.append(
-            _("Class “%(name)s” does not exist in this school year.")
-            % {"name": values["class_name"]}
+            RowError(
+                "unknown_class",
+                _("Class “%(name)s” does not exist in this school year.")
+                % {"name": values["class_name"]},
+            )
         )
     if values["gender"].lower() not in GENDER_VALUES:
         plan.errors.append(
-            _("Gender “%(value)s” is not valid: use L or P.") % {"value": values["gender"]}
+            RowError(
+                "gender_invalid",
+                _("Gender “%(value)s” is not valid: use L or P.") % {"value": values["gender"]},
+            )
         )
     if len(values["guardian_name"]) > 150:
-        plan.errors.append(_("The guardian name is longer than 150 characters."))
+        plan.errors.append(
+            RowError(
+                "guardian_name_too_long", _("The guardian name is longer than 150 characters.")
+            )
+        )
     if values["guardian_phone"] and not PHONE_PATTERN.match(values["guardian_phone"]):
         plan.errors.append(
-            _("Guardian phone “%(value)s” is not a phone number.")
-            % {"value": values["guardian_phone"]}
+            RowError(
+                "phone_invalid",
+                _("Guardian phone “%(value)s” is not a phone number.")
+                % {"value": values["guardian_phone"]},
+            )
         )
 
 

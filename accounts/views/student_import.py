@@ -36,7 +36,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         try:
             rows = parse_rows(form.cleaned_data["file"].read())
         except ImportFileError as error:
-            form.add_error("file", str(error))
+            form.add_error("file", error.message)
         else:
             request.session[SESSION_KEY] = {
                 "academic_year": form.cleaned_data["academic_year"],

@@ -1,0 +1,120 @@
+"""Fixtures shared by the whole suite: the people around every view, and service checks.
+
+A test that needs PostgreSQL or Redis is marked `requires_postgres` / `requires_redis`.
+Without the service it is skipped, saying why, unless RUANGBK_REQUIRE_SERVICES=1 (CI),
+where it fails instead. Browser tests (marker `browser`) run last.
+"""
+
+import os
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.conf import settings
+
+from tests.factories import (
+    CounselorFactory,
+    SchoolAdminFactory,
+    SchoolClassFactory,
+    SchoolFactory,
+    StudentFactory,
+)
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM must
+# still be usable from the test body.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+REQUIRE_SERVICES = os.environ.get("RUANGBK_REQUIRE_SERVICES") == "1"
+
+
+def service_missing(reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (RUANGBK_REQUIRE_SERVICES=1: a missing service is a failure)")
+    pytest.skip(reason)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Fast tests first: browser tests go to the end of the run."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    is_postgres = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    if item.get_closest_marker("requires_postgres") and not is_postgres:
+        service_missing("needs PostgreSQL: set DATABASE_URL=postgres://…")
+    if item.get_closest_marker("requires_redis") and not settings.REDIS_URL:
+        service_missing("needs Redis: set REDIS_URL=redis://…")
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layers():
+    """A channel layer is bound to the event loop that used it: start and end each test
+    with none, flushing what a Redis layer stored."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    for layer in list(channel_layers.backends.values()):
+        if hasattr(layer, "flush"):
+            async_to_sync(layer.flush)()
+    channel_layers.backends.clear()
+
+
+@pytest.fixture
+def school():
+    return SchoolFactory(name="SMK Negeri 1 Contoh")
+
+
+@pytest.fixture
+def other_school():
+    return SchoolFactory(name="SMA Negeri 9 Lain", time_zone="Asia/Makassar")
+
+
+@pytest.fixture
+def school_class(school):
+    return SchoolClassFactory(school=school, name="XI Pemasaran 1")
+
+
+@pytest.fixture
+def school_admin(school):
+    return SchoolAdminFactory(school=school, username="admin")
+
+
+@pytest.fixture
+def counselor(school):
+    return CounselorFactory(school=school, username="konselor")
+
+
+@pytest.fixture
+def other_counselor(school):
+    return CounselorFactory(school=school, username="konselor_lain")
+
+
+@pytest.fixture
+def student(school, school_class, counselor):
+    user = StudentFactory(school=school, username="siswa", profile__school_class=school_class)
+    user.student_profile.counselor = counselor
+    user.student_profile.save()
+    return user
+
+
+@pytest.fixture
+def other_student(school, school_class, other_counselor):
+    user = StudentFactory(school=school, username="siswa_lain", profile__school_class=school_class)
+    user.student_profile.counselor = other_counselor
+    user.student_profile.save()
+    return user
+
+
+@pytest.fixture
+def foreign_admin(other_school):
+    return SchoolAdminFactory(school=other_school, username="admin_lain")
+
+
+@pytest.fixture
+def foreign_student(other_school):
+    return StudentFactory(school=other_school, username="siswa_sekolah_lain")
+
+
+@pytest.fixture
+def foreign_counselor(other_school):
+    return CounselorFactory(school=other_school, username="konselor_sekolah_lain")

@@ -1,0 +1,75 @@
+"""factory-boy factories for the people and places around every test."""
+
+import factory
+
+from accounts.models import School, SchoolClass, StudentProfile, User
+
+TEST_PASSWORD = "correct-horse-battery"
+
+
+class SchoolFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = School
+
+    name = factory.Sequence(lambda n: f"SMA Negeri {n + 1} Contoh")
+    npsn = factory.Sequence(lambda n: f"{20100000 + n:08d}")
+    time_zone = School.TimeZone.WIB
+
+
+class SchoolClassFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SchoolClass
+
+    school = factory.SubFactory(SchoolFactory)
+    name = factory.Sequence(lambda n: f"XI IPA {n + 1}")
+    academic_year = factory.LazyAttribute(lambda o: o.school.current_academic_year())
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n:03d}")
+    first_name = factory.Faker("name", locale="id_ID")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.org")
+    school = factory.SubFactory(SchoolFactory)
+    role = User.Role.STUDENT
+    password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
+
+    @factory.post_generation
+    def saved(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class CounselorFactory(UserFactory):
+    role = User.Role.COUNSELOR
+    username = factory.Sequence(lambda n: f"konselor{n:03d}")
+
+
+class SchoolAdminFactory(UserFactory):
+    role = User.Role.SCHOOL_ADMIN
+    username = factory.Sequence(lambda n: f"admin{n:03d}")
+
+
+class StudentFactory(UserFactory):
+    role = User.Role.STUDENT
+    username = factory.Sequence(lambda n: f"siswa{n:03d}")
+    profile = factory.RelatedFactory(
+        "tests.factories.StudentProfileFactory", factory_related_name="user"
+    )
+
+
+class StudentProfileFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StudentProfile
+
+    user = factory.SubFactory(StudentFactory, profile=None)
+    nisn = factory.Sequence(lambda n: f"{10_000_000 + n:010d}")
+    school_class = factory.SubFactory(
+        SchoolClassFactory, school=factory.SelfAttribute("..user.school")
+    )
+    gender = StudentProfile.Gender.FEMALE
+    guardian_name = factory.Faker("name", locale="id_ID")
+    guardian_phone = "081234567890"
