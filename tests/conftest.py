@@ -25,6 +25,10 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 REQUIRE_SERVICES = os.environ.get("RUANGBK_REQUIRE_SERVICES") == "1"
 
+# Password hashing is deliberately slow; tests create hundreds of users. Set for the
+# whole session so a live server forked from this process checks the same hashes.
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 
 def service_missing(reason: str) -> None:
     if REQUIRE_SERVICES:
@@ -57,6 +61,20 @@ def fresh_channel_layers():
         if hasattr(layer, "flush"):
             async_to_sync(layer.flush)()
     channel_layers.backends.clear()
+
+
+@pytest.fixture
+def count_queries():
+    """The number of queries a call makes: the baseline for a constant-query assertion."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count(call) -> int:
+        with CaptureQueriesContext(connection) as context:
+            call()
+        return len(context)
+
+    return count
 
 
 @pytest.fixture
