@@ -53,7 +53,7 @@ messages: $(BIN)/.runtime-installed
 # Validates docker-compose.yml without a Docker engine (Debian's docker-compose).
 compose-check:
 	DJANGO_SECRET_KEY=compose-check POSTGRES_PASSWORD=compose-check \
-		docker-compose --env-file /dev/null config --quiet
+		docker-compose config --quiet
 
 clean:
 	rm -rf $(VENV) staticfiles test-db.sqlite3 .pytest_cache .ruff_cache
