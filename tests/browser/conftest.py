@@ -72,6 +72,22 @@ def asgi_server(django_db_setup, django_db_blocker) -> Iterator[str]:
     yield f"http://127.0.0.1:{process.port.value}"
     process.terminate()
     process.join(10)
+    with django_db_blocker.unblock():
+        _end_leftover_sessions()
+
+
+def _end_leftover_sessions() -> None:
+    """PostgreSQL may still hold the dead server's sessions for a moment, which would
+    make dropping the test database fail."""
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    connection.close()
 
 
 @pytest.fixture(scope="session")
