@@ -233,3 +233,15 @@ def test_counselor_home_runs_constant_queries(
         )
     with django_assert_num_queries(baseline):
         client.get(url)
+
+
+def test_deactivation_ends_the_users_open_web_session(admin_client, student):
+    from django.test import Client
+
+    student_client = Client()
+    student_client.force_login(student)
+    assert student_client.get(reverse("accounts:student-home")).status_code == 200
+    admin_client.post(reverse("accounts:account-set-active", args=[student.pk]), {"is_active": "0"})
+    response = student_client.get(reverse("accounts:student-home"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("accounts:login"))
