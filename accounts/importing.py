@@ -61,6 +61,13 @@ GENDER_VALUES = {
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 \-]{6,18}[0-9]$")
 NOT_SPREADSHEET = gettext_lazy("The file is not a spreadsheet (CSV or XLSX) that can be read.")
 UPDATED_FIELDS = ("name", "class_name", "gender", "guardian_name", "guardian_phone")
+FIELD_LABELS = {
+    "name": gettext_lazy("name"),
+    "class_name": gettext_lazy("class"),
+    "gender": gettext_lazy("gender"),
+    "guardian_name": gettext_lazy("guardian name"),
+    "guardian_phone": gettext_lazy("guardian phone"),
+}
 
 
 class ImportFileError(Exception):
@@ -88,6 +95,10 @@ class RowPlan:
     action: str = "create"  # create | update | unchanged
     errors: list[RowError] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
+
+    @property
+    def change_labels(self) -> list[str]:
+        return [str(FIELD_LABELS[key]) for key in self.changes]
 
 
 @dataclass

@@ -243,3 +243,12 @@ def test_upload_of_a_non_spreadsheet_keeps_the_form_with_a_message(client, schoo
     assert response.status_code == 200
     assert response.context["form"]["academic_year"].value() == "2026"
     assert "file" in response.context["form"].errors
+
+
+def test_preview_names_the_fields_an_update_changes(school_admin, classes):
+    do_import(school_admin, HEADER + GOOD_ROWS)
+    changed = GOOD_ROWS.replace("Budi Santoso,XI Pemasaran 1,L", "Budi S.,X Akuntansi 1,L")
+    plan = plan_for(school_admin, HEADER + changed)
+    [update] = [row for row in plan.rows if row.action == "update"]
+    assert update.line == 3
+    assert update.changes == ["name", "class_name"]
