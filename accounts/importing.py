@@ -150,6 +150,10 @@ def read_table(content: bytes) -> list[tuple[int, list[str]]]:
     return numbered
 
 
+class NumberCell(str):
+    """Text of a spreadsheet cell that held a number (its leading zeros are lost)."""
+
+
 def _read_xlsx(content: bytes) -> list[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
@@ -160,12 +164,12 @@ def _read_xlsx(content: bytes) -> list[tuple[int, list[str]]]:
     sheet = workbook.worksheets[0]
     rows = []
     for line, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-        cells = []
-        for index, value in enumerate(row):
-            if index == 0 and isinstance(value, int | float):
-                # Spreadsheets drop the leading zeros of a NISN typed as a number.
-                value = str(int(value)).zfill(10)
-            cells.append(_cell_text(value))
+        cells = [
+            NumberCell(_cell_text(value))
+            if isinstance(value, int | float) and not isinstance(value, bool)
+            else _cell_text(value)
+            for value in row
+        ]
         rows.append((line, cells))
     workbook.close()
     return rows
@@ -225,7 +229,14 @@ def parse_rows(content: bytes) -> list[tuple[int, dict[str, str]]]:
         values = {
             key: (cells[index] if index < len(cells) else "") for key, index in positions.items()
         }
-        rows.append((line, values))
+        nisn = values["nisn"]
+        if isinstance(nisn, NumberCell) and nisn.isdigit():
+            # A NISN typed as a number lost its leading zeros (most start with 00 or 01).
+            values["nisn"] = nisn.zfill(10)
+        phone = values["guardian_phone"]
+        if isinstance(phone, NumberCell) and phone.startswith("8"):
+            values["guardian_phone"] = f"0{phone}"  # mobile numbers are 08…
+        rows.append((line, {key: str(value) for key, value in values.items()}))
     return rows
 
 
@@ -309,7 +320,18 @@ def import_plan(
 
 def _check_row(plan: RowPlan, classes: dict[str, SchoolClass]) -> None:
     values = plan.values
-    if not re.fullmatch(r"\d{10}", values["nisn"]):
+    if re.fullmatch(r"\d{6,9}", values["nisn"]):
+        plan.errors.append(
+            RowError(
+                "nisn_invalid",
+                _(
+                    "NISN “%(nisn)s” has only %(count)d digits. If the spreadsheet dropped "
+                    "its leading zeros, upload the XLSX file or format the NISN column as text."
+                )
+                % {"nisn": values["nisn"], "count": len(values["nisn"])},
+            )
+        )
+    elif not re.fullmatch(r"\d{10}", values["nisn"]):
         plan.errors.append(
             RowError(
                 "nisn_invalid",

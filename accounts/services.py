@@ -2,7 +2,6 @@
 
 import datetime
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -148,19 +147,6 @@ def account_password_reset(*, admin: User, user: User) -> Credential:
     user.must_change_password = True
     user.save(update_fields=["password", "must_change_password"])
     return credential_for(user, password)
-
-
-@transaction.atomic
-def counselor_assign(*, admin: User, students: Iterable[User], counselor: User | None) -> int:
-    """Give each student this counselor (None removes the assignment). Returns the count."""
-    _check_counselor(admin, counselor)
-    student_ids = [student.pk for student in students]
-    profiles = StudentProfile.objects.filter(user_id__in=student_ids)
-    if profiles.exclude(user__school_id=admin.school_id).exists() or len(student_ids) != len(
-        profiles
-    ):
-        raise AccountError("not_students", str(_("Only students of your school can be assigned.")))
-    return profiles.update(counselor=counselor)
 
 
 @transaction.atomic

@@ -172,14 +172,23 @@ def xlsx_bytes(rows: list[list[object]]) -> bytes:
 def test_xlsx_import_restores_leading_zeros_of_numeric_nisn(school_admin, classes):
     content = xlsx_bytes(
         [
-            ["NISN", "Nama", "Kelas", "Jenis Kelamin", "Nama Wali", "Telepon Wali"],
-            [12345601, "Ayu Lestari", "XI Pemasaran 1", "P", "Sri", "081234567801"],
-            ["0012345602", "Budi Santoso", "XI Pemasaran 1", "L", None, None],
+            ["No", "Nama", "NISN", "Kelas", "Jenis Kelamin", "Nama Wali", "Telepon Wali"],
+            [1, "Ayu Lestari", 12345601, "XI Pemasaran 1", "P", "Sri", 81234567801],
+            [2, "Budi Santoso", "0012345602", "XI Pemasaran 1", "L", None, None],
         ]
     )
     plan, _credentials = do_import(school_admin, content)
     assert plan.counts["create"] == 2
-    assert StudentProfile.objects.filter(nisn="0012345601").exists()
+    ayu = StudentProfile.objects.get(nisn="0012345601")
+    assert ayu.user.first_name == "Ayu Lestari"
+    assert ayu.guardian_phone == "081234567801"
+
+
+def test_csv_nisn_without_leading_zeros_gets_a_hint(school_admin, classes):
+    plan = plan_for(school_admin, HEADER + "12345601,Ayu,XI Pemasaran 1,P,,\n")
+    [error] = plan.bad_rows[0].errors
+    assert error.code == "nisn_invalid"
+    assert "XLSX" in error.message
 
 
 def test_import_pages_preview_then_confirm(client, school_admin, classes):
