@@ -300,20 +300,18 @@ def import_plan(
                 )
             )
             continue
-        current = {
-            "name": profile.user.first_name,
-            "class_name": profile.school_class.name if profile.school_class else "",
-            "gender": profile.gender,
-            "guardian_name": profile.guardian_name,
-            "guardian_phone": profile.guardian_phone,
+        if plan.errors:
+            continue
+        new_class = classes[_class_key(values["class_name"])]
+        differs = {
+            "name": profile.user.first_name != values["name"],
+            # By the class itself: a new school year's class may share last year's name.
+            "class_name": profile.school_class_id != new_class.pk,
+            "gender": profile.gender != GENDER_VALUES.get(values["gender"].lower()),
+            "guardian_name": profile.guardian_name != values["guardian_name"],
+            "guardian_phone": profile.guardian_phone != values["guardian_phone"],
         }
-        new = dict(values, gender=GENDER_VALUES.get(values["gender"].lower(), ""))
-        plan.changes = [
-            key
-            for key in UPDATED_FIELDS
-            if (_class_key(current[key]) if key == "class_name" else current[key])
-            != (_class_key(new[key]) if key == "class_name" else new[key])
-        ]
+        plan.changes = [key for key in UPDATED_FIELDS if differs[key]]
         plan.action = "update" if plan.changes else "unchanged"
     return ImportPlan(rows=plans, classes=classes, existing=existing)
 

@@ -261,3 +261,26 @@ def test_preview_names_the_fields_an_update_changes(school_admin, classes):
     [update] = [row for row in plan.rows if row.action == "update"]
     assert update.line == 3
     assert update.changes == ["name", "class_name"]
+
+
+def test_new_school_year_moves_students_into_this_years_class_of_the_same_name(
+    school_admin, classes
+):
+    last_year = SchoolClassFactory(
+        school=school_admin.school,
+        name="XI Pemasaran 1",
+        academic_year=school_admin.school.current_academic_year() - 1,
+    )
+    StudentFactory(
+        school=school_admin.school,
+        first_name="Ayu Lestari",
+        profile__nisn="0012345601",
+        profile__school_class=last_year,
+        profile__gender="P",
+        profile__guardian_name="Sri Wahyuni",
+        profile__guardian_phone="081234567801",
+    )
+    plan, _credentials = do_import(school_admin, HEADER + GOOD_ROWS.splitlines()[0] + "\n")
+    assert plan.counts["update"] == 1
+    assert plan.rows[0].changes == ["class_name"]
+    assert StudentProfile.objects.get(nisn="0012345601").school_class == classes[0]
