@@ -1,23 +1,38 @@
-"""Initial passwords waiting to be handed out: kept in the admin's web session only,
-shown as a printable list and a CSV, and forgotten when the admin says they are saved."""
+"""Initial passwords waiting to be handed out: shown only to the admin who issued them, as
+a printable list and a CSV, and deleted when the admin says they are saved or after
+PendingCredential.CREDENTIAL_TTL, whichever comes first.
 
-from dataclasses import asdict
+They live in a table rather than the web session so that two requests at once (a
+double-clicked import) cannot overwrite each other's list.
+"""
 
-from django.http import HttpRequest
+from django.utils import timezone
 
+from accounts.models import PendingCredential, User
 from accounts.services import Credential
 
-SESSION_KEY = "accounts.new_credentials"
+
+def credentials_remember(*, admin: User, credentials: list[Credential]) -> None:
+    PendingCredential.objects.bulk_create(
+        PendingCredential(
+            issued_by=admin,
+            username=credential.username,
+            name=credential.name,
+            class_name=credential.class_name,
+            password=credential.password,
+        )
+        for credential in credentials
+    )
 
 
-def credentials_remember(request: HttpRequest, credentials: list[Credential]) -> None:
-    waiting = request.session.get(SESSION_KEY, [])
-    request.session[SESSION_KEY] = waiting + [asdict(credential) for credential in credentials]
+def credentials_waiting(*, admin: User) -> list[Credential]:
+    expired_before = timezone.now() - PendingCredential.CREDENTIAL_TTL
+    PendingCredential.objects.filter(created_at__lt=expired_before).delete()
+    return [
+        Credential(item.username, item.name, item.class_name, item.password)
+        for item in PendingCredential.objects.filter(issued_by=admin)
+    ]
 
 
-def credentials_waiting(request: HttpRequest) -> list[Credential]:
-    return [Credential(**item) for item in request.session.get(SESSION_KEY, [])]
-
-
-def credentials_forget(request: HttpRequest) -> None:
-    request.session.pop(SESSION_KEY, None)
+def credentials_forget(*, admin: User) -> None:
+    PendingCredential.objects.filter(issued_by=admin).delete()

@@ -3,12 +3,38 @@
 import datetime
 
 from django import forms
-from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.importing import MAX_IMPORT_BYTES
 from accounts.models import SchoolClass, StudentProfile, User
 from accounts.selectors import school_classes, school_counselors
+
+
+class AccountFilterForm(forms.Form):
+    """The account list's search and filters; an invalid value is simply not applied."""
+
+    q = forms.CharField(required=False, max_length=100)
+    role = forms.ChoiceField(required=False, choices=[("", ""), *User.Role.choices])
+    without = forms.ChoiceField(
+        required=False, choices=[("", ""), ("counselor", ""), ("consent", "")]
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["class"] = forms.IntegerField(required=False, min_value=1)
+
+    def filters(self) -> dict:
+        self.is_valid()
+        cleaned = self.cleaned_data  # holds only the fields that were valid
+        return {
+            "query": (cleaned.get("q") or "").strip(),
+            "role": cleaned.get("role") or "",
+            "class_id": cleaned.get("class"),
+            "without_counselor": cleaned.get("without") == "counselor",
+            "without_consent": cleaned.get("without") == "consent",
+        }
 
 
 class AccountForm(forms.Form):
@@ -56,7 +82,8 @@ class GuardianConsentForm(forms.Form):
     guardian_consent_date = forms.DateField(
         label=_("Date of consent"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        # A date input only accepts ISO dates, whatever the page's language.
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
 
     def clean(self) -> dict:
@@ -116,9 +143,15 @@ class StudentImportForm(forms.Form):
         label=_("School year (first year)"), min_value=2000, max_value=2100
     )
 
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_IMPORT_BYTES:
+            raise forms.ValidationError(_("The file is larger than 5 MB."))
+        return upload
 
-class FirstPasswordChangeForm(PasswordChangeForm):
-    """Django's password change, recording that the initial password has been replaced."""
+
+class InitialPasswordReplacedMixin:
+    """A password the user chose replaces the initial one: stop asking for a change."""
 
     def save(self, commit: bool = True) -> User:
         user = super().save(commit=False)
@@ -126,3 +159,11 @@ class FirstPasswordChangeForm(PasswordChangeForm):
         if commit:
             user.save()
         return user
+
+
+class FirstPasswordChangeForm(InitialPasswordReplacedMixin, PasswordChangeForm):
+    pass
+
+
+class ResetPasswordForm(InitialPasswordReplacedMixin, SetPasswordForm):
+    pass

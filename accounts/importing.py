@@ -9,18 +9,19 @@ importing the same file twice creates nothing new.
 import csv
 import io
 import re
-import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import SchoolClass, StudentProfile, User
-from accounts.services import Credential, credential_for, initial_password_generate
+from accounts.models import School, SchoolClass, StudentProfile, User
+from accounts.services import Credential, credential_for, initial_password_set
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = 5000
+MAX_COLUMNS = 40
 
 # Column headers a school's export may use, by the field they fill.
 COLUMN_ALIASES = {
@@ -138,44 +139,49 @@ def read_table(content: bytes) -> list[tuple[int, list[str]]]:
     if len(content) > MAX_IMPORT_BYTES:
         raise ImportFileError("too_large", _("The file is larger than 5 MB."))
     is_xlsx = content.startswith(b"PK\x03\x04")  # XLSX is a zip archive
-    rows = _read_xlsx(content) if is_xlsx else _read_csv(content)
-    numbered = [(line, cells) for line, cells in rows if any(cells)]
-    if not numbered:
+    table = []
+    for line, cells in _read_xlsx(content) if is_xlsx else _read_csv(content):
+        if not any(cells):
+            continue
+        if len(table) > MAX_IMPORT_ROWS:  # stop reading: header + MAX_IMPORT_ROWS rows
+            raise ImportFileError(
+                "too_many_rows",
+                _("The file has more than %(count)d rows; split it.") % {"count": MAX_IMPORT_ROWS},
+            )
+        table.append((line, cells))
+    if not table:
         raise ImportFileError("empty", _("The file is empty."))
-    if len(numbered) > MAX_IMPORT_ROWS + 1:
-        raise ImportFileError(
-            "too_many_rows",
-            _("The file has more than %(count)d rows; split it.") % {"count": MAX_IMPORT_ROWS},
-        )
-    return numbered
+    return table
 
 
 class NumberCell(str):
     """Text of a spreadsheet cell that held a number (its leading zeros are lost)."""
 
 
-def _read_xlsx(content: bytes) -> list[tuple[int, list[str]]]:
+def _read_xlsx(content: bytes) -> Iterator[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        sheet = workbook.worksheets[0]
+        for line, row in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), 1):
+            yield (
+                line,
+                [
+                    NumberCell(_cell_text(value))
+                    if isinstance(value, int | float) and not isinstance(value, bool)
+                    else _cell_text(value)
+                    for value in row
+                ],
+            )
+        workbook.close()
+    except ImportFileError:
+        raise
+    except Exception as error:  # a damaged workbook fails in many ways inside openpyxl
         raise ImportFileError("not_spreadsheet", NOT_SPREADSHEET) from error
-    sheet = workbook.worksheets[0]
-    rows = []
-    for line, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-        cells = [
-            NumberCell(_cell_text(value))
-            if isinstance(value, int | float) and not isinstance(value, bool)
-            else _cell_text(value)
-            for value in row
-        ]
-        rows.append((line, cells))
-    workbook.close()
-    return rows
 
 
-def _read_csv(content: bytes) -> list[tuple[int, list[str]]]:
+def _read_csv(content: bytes) -> Iterator[tuple[int, list[str]]]:
     if b"\x00" in content:
         raise ImportFileError("not_spreadsheet", NOT_SPREADSHEET)
     try:
@@ -187,10 +193,8 @@ def _read_csv(content: bytes) -> list[tuple[int, list[str]]]:
     except csv.Error:
         dialect = csv.excel
     try:
-        return [
-            (line, [_cell_text(cell) for cell in cells])
-            for line, cells in enumerate(csv.reader(io.StringIO(text), dialect), start=1)
-        ]
+        for line, cells in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
+            yield line, [_cell_text(cell) for cell in cells[:MAX_COLUMNS]]
     except csv.Error as error:
         raise ImportFileError("not_spreadsheet", NOT_SPREADSHEET) from error
 
@@ -382,8 +386,9 @@ def students_import(
     *, admin: User, academic_year: int, rows: list[tuple[int, dict[str, str]]]
 ) -> tuple[ImportPlan, list[Credential]]:
     """Create or update every student in `rows`, or nothing at all if any row is bad."""
-    # Lock the school's student rows against a concurrent import of the same file.
-    list(StudentProfile.objects.select_for_update().filter(user__school=admin.school))
+    # One import per school at a time: a second (a double click, another admin) waits and
+    # then finds the students already there.
+    School.objects.select_for_update().get(pk=admin.school_id)
     plan = import_plan(admin=admin, academic_year=academic_year, rows=rows)
     if not plan.is_valid:
         raise ImportRejected(plan)
@@ -394,15 +399,13 @@ def students_import(
         school_class = classes[_class_key(values["class_name"])]
         gender = GENDER_VALUES[values["gender"].lower()]
         if row.action == "create":
-            password = initial_password_generate()
             user = User(
                 username=values["nisn"],
                 first_name=values["name"],
                 role=User.Role.STUDENT,
                 school=admin.school,
-                must_change_password=True,
             )
-            user.set_password(password)
+            password = initial_password_set(user)
             user.save()
             profile = StudentProfile.objects.create(
                 user=user,

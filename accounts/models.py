@@ -104,11 +104,18 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         constraints = [
-            # Every account belongs to exactly one school; only operators
-            # (Django superusers) stand outside the schools.
+            # Every account belongs to exactly one school and has a role there.
+            # Operators (staff, who reach /operator/) stand outside every school, so no
+            # school admin can ever see, reset or deactivate them.
             models.CheckConstraint(
-                condition=Q(school__isnull=False) | Q(is_superuser=True),
-                name="user_has_school_unless_superuser",
+                condition=Q(is_staff=True, school__isnull=True, role="")
+                | Q(
+                    is_staff=False,
+                    is_superuser=False,
+                    school__isnull=False,
+                    role__in=["student", "counselor", "school_admin"],
+                ),
+                name="user_is_operator_or_school_member",
             ),
         ]
 
@@ -190,3 +197,28 @@ class StudentProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.nisn})"
+
+
+class PendingCredential(models.Model):
+    """An initial password waiting to be handed out by the admin who issued it.
+
+    Kept in plain text only until the admin confirms it is saved, and never longer than
+    CREDENTIAL_TTL; every such password must be changed at first sign-in.
+    """
+
+    CREDENTIAL_TTL = datetime.timedelta(minutes=30)
+
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    username = models.CharField(max_length=150)
+    name = models.CharField(max_length=150)
+    class_name = models.CharField(max_length=100, blank=True)
+    password = models.CharField(max_length=50)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["class_name", "name", "pk"]
+
+    def __str__(self) -> str:
+        return self.username

@@ -4,9 +4,11 @@ import datetime
 import secrets
 from dataclasses import dataclass
 
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from accounts.hashers import InitialPasswordHasher
 from accounts.models import SchoolClass, StudentProfile, User
 
 # No 0/O, 1/l/I: initial passwords are read off paper and typed on phones.
@@ -36,6 +38,14 @@ def initial_password_generate() -> str:
     """Ten characters in two groups (about 49 bits), e.g. 'k7mqx-2pdre'."""
     chars = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(10))
     return f"{chars[:5]}-{chars[5:]}"
+
+
+def initial_password_set(user: User) -> str:
+    """Give `user` a fresh initial password (not saved), returning it in plain text."""
+    password = initial_password_generate()
+    user.password = make_password(password, hasher=InitialPasswordHasher.algorithm)
+    user.must_change_password = True
+    return password
 
 
 def credential_for(user: User, password: str) -> Credential:
@@ -77,16 +87,10 @@ def account_create(
         raise AccountError("bad_role", str(_("Unknown role.")))
     if User.objects.filter(username__iexact=username).exists():
         raise AccountError("username_taken", str(_("That username is already taken.")))
-    password = initial_password_generate()
     user = User(
-        username=username,
-        first_name=full_name,
-        email=email,
-        role=role,
-        school=admin.school,
-        must_change_password=True,
+        username=username, first_name=full_name, email=email, role=role, school=admin.school
     )
-    user.set_password(password)
+    password = initial_password_set(user)
     user.full_clean()
     user.save()
     if role == User.Role.STUDENT:
@@ -129,22 +133,24 @@ def account_update(
 
 
 @transaction.atomic
-def account_set_active(*, admin: User, user: User, is_active: bool) -> User:
+def account_set_active(*, admin: User, user: User, is_active: bool) -> int:
+    """Activate or deactivate an account. A deactivated counselor's students are left
+    without a counselor, so that they show up to be reassigned; returns how many."""
     _check_same_school(admin, user)
     if user.pk == admin.pk and not is_active:
         raise AccountError("self_deactivate", str(_("You cannot deactivate your own account.")))
     user.is_active = is_active
     user.save(update_fields=["is_active"])
-    return user
+    if user.is_counselor and not is_active:
+        return StudentProfile.objects.filter(counselor=user).update(counselor=None)
+    return 0
 
 
 @transaction.atomic
 def account_password_reset(*, admin: User, user: User) -> Credential:
     """Issue a new initial password; the user must change it at the next login."""
     _check_same_school(admin, user)
-    password = initial_password_generate()
-    user.set_password(password)
-    user.must_change_password = True
+    password = initial_password_set(user)
     user.save(update_fields=["password", "must_change_password"])
     return credential_for(user, password)
 

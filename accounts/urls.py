@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from accounts.forms import FirstPasswordChangeForm
+from accounts.forms import FirstPasswordChangeForm, ResetPasswordForm
 from accounts.views import credentials, home, school_admin, student_import
 
 app_name = "accounts"
@@ -44,7 +44,8 @@ urlpatterns = [
     path(
         "password/reset/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(
-            success_url=reverse_lazy("accounts:password-reset-complete")
+            form_class=ResetPasswordForm,
+            success_url=reverse_lazy("accounts:password-reset-complete"),
         ),
         name="password-reset-confirm",
     ),

@@ -27,7 +27,10 @@ REQUIRE_SERVICES = os.environ.get("RUANGBK_REQUIRE_SERVICES") == "1"
 
 # Password hashing is deliberately slow; tests create hundreds of users. Set for the
 # whole session so a live server forked from this process checks the same hashes.
-settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+settings.PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "accounts.hashers.InitialPasswordHasher",
+]
 
 
 def service_missing(reason: str) -> None:

@@ -12,11 +12,16 @@ from accounts.credentials import credentials_forget, credentials_waiting
 from accounts.permissions import school_admin_required
 
 
+def spreadsheet_safe(text: str) -> str:
+    """Keep a name from an imported file from running as a formula when the CSV is opened
+    in a spreadsheet."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 @school_admin_required
 def credentials_page(request: HttpRequest) -> HttpResponse:
-    response = render(
-        request, "accounts/credentials.html", {"credentials": credentials_waiting(request)}
-    )
+    credentials = credentials_waiting(admin=request.user)
+    response = render(request, "accounts/credentials.html", {"credentials": credentials})
     response["Cache-Control"] = "no-store"
     return response
 
@@ -29,9 +34,14 @@ def credentials_csv(request: HttpRequest) -> HttpResponse:
     response.write("\ufeff")  # so Excel reads the file as UTF-8
     writer = csv.writer(response)
     writer.writerow([_("Username"), _("Name"), _("Class"), _("Initial password")])
-    for credential in credentials_waiting(request):
+    for credential in credentials_waiting(admin=request.user):
         writer.writerow(
-            [credential.username, credential.name, credential.class_name, credential.password]
+            [
+                spreadsheet_safe(credential.username),
+                spreadsheet_safe(credential.name),
+                spreadsheet_safe(credential.class_name),
+                credential.password,
+            ]
         )
     return response
 
@@ -39,6 +49,6 @@ def credentials_csv(request: HttpRequest) -> HttpResponse:
 @require_POST
 @school_admin_required
 def credentials_dismiss(request: HttpRequest) -> HttpResponse:
-    credentials_forget(request)
+    credentials_forget(admin=request.user)
     messages.info(request, _("The passwords have been removed from this screen."))
     return redirect("accounts:account-list")

@@ -1,6 +1,7 @@
 """Each role's home page, and the dispatcher that sends a user to theirs."""
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
@@ -17,9 +18,11 @@ HOME_URL_NAMES = {
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    if request.user.is_staff:  # operators have no school: they work in /operator/
+        return redirect("admin:index")
     url_name = HOME_URL_NAMES.get(request.user.role)
-    if url_name is None or request.user.school_id is None:
-        return redirect("admin:index") if request.user.is_superuser else redirect("accounts:login")
+    if url_name is None:
+        raise PermissionDenied
     return redirect(url_name)
 
 

@@ -6,12 +6,14 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts import services
 from accounts.credentials import credentials_remember
 from accounts.forms import (
     AccountCreateForm,
+    AccountFilterForm,
     AccountForm,
     ClassAssignForm,
     GuardianConsentForm,
@@ -43,15 +45,7 @@ def _add_errors(form, error: ValidationError | services.AccountError) -> None:
 @school_admin_required
 def account_list(request: HttpRequest) -> HttpResponse:
     params = request.GET
-    class_id = params.get("class")
-    users = school_accounts(
-        admin=request.user,
-        query=params.get("q", "").strip(),
-        role=params.get("role", "") if params.get("role") in User.Role.values else "",
-        class_id=int(class_id) if class_id and class_id.isdigit() else None,
-        without_counselor=params.get("without") == "counselor",
-        without_consent=params.get("without") == "consent",
-    )
+    users = school_accounts(admin=request.user, **AccountFilterForm(params).filters())
     page = Paginator(users, ACCOUNTS_PER_PAGE).get_page(params.get("page"))
     query_string = params.copy()
     query_string.pop("page", None)
@@ -88,7 +82,7 @@ def account_create(request: HttpRequest) -> HttpResponse:
             except (services.AccountError, ValidationError) as error:
                 _add_errors(form, error)
             else:
-                credentials_remember(request, [credential])
+                credentials_remember(admin=request.user, credentials=[credential])
                 messages.success(request, _("The account has been created."))
                 return redirect("accounts:credentials")
     elif request.method == "POST" and request.POST.get("role") == User.Role.STUDENT:
@@ -171,7 +165,9 @@ def account_set_active(request: HttpRequest, user_id: int) -> HttpResponse:
     account = school_account_get(admin=request.user, user_id=user_id)
     is_active = request.POST.get("is_active") == "1"
     try:
-        services.account_set_active(admin=request.user, user=account, is_active=is_active)
+        unassigned = services.account_set_active(
+            admin=request.user, user=account, is_active=is_active
+        )
     except services.AccountError as error:
         messages.error(request, error.message)
     else:
@@ -181,6 +177,16 @@ def account_set_active(request: HttpRequest, user_id: int) -> HttpResponse:
             if is_active
             else _("The account has been deactivated."),
         )
+        if unassigned:
+            messages.warning(
+                request,
+                ngettext(
+                    "%(count)d student no longer has a counselor: assign a new one.",
+                    "%(count)d students no longer have a counselor: assign a new one.",
+                    unassigned,
+                )
+                % {"count": unassigned},
+            )
     return redirect("accounts:account-edit", user_id=account.pk)
 
 
@@ -189,7 +195,7 @@ def account_set_active(request: HttpRequest, user_id: int) -> HttpResponse:
 def account_password_reset(request: HttpRequest, user_id: int) -> HttpResponse:
     account = school_account_get(admin=request.user, user_id=user_id)
     credential = services.account_password_reset(admin=request.user, user=account)
-    credentials_remember(request, [credential])
+    credentials_remember(admin=request.user, credentials=[credential])
     messages.success(request, _("A new initial password has been issued."))
     return redirect("accounts:credentials")
 

@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from accounts.credentials import credentials_remember
+from accounts.credentials import credentials_remember, credentials_waiting
 from accounts.forms import StudentImportForm
 from accounts.importing import (
     COLUMN_HEADERS,
@@ -63,8 +63,8 @@ def import_preview(request: HttpRequest) -> HttpResponse:
             plan = rejected.plan
             messages.error(request, _("Nothing was imported: fix the rows below and upload again."))
         else:
-            del request.session[SESSION_KEY]
-            credentials_remember(request, credentials)
+            request.session.pop(SESSION_KEY, None)
+            credentials_remember(admin=request.user, credentials=credentials)
             messages.success(
                 request,
                 _(
@@ -73,7 +73,7 @@ def import_preview(request: HttpRequest) -> HttpResponse:
                 )
                 % plan.counts,
             )
-            if credentials:
+            if credentials_waiting(admin=request.user):
                 return redirect("accounts:credentials")
             return redirect("accounts:account-list")
     else:

@@ -1,0 +1,15 @@
+"""A lighter hash for admin-issued initial passwords.
+
+Importing a school year creates hundreds of accounts in one request; at Django's default
+PBKDF2 cost (about half a second per password) that takes minutes. Initial passwords are
+random (about 49 bits, see services.initial_password_generate) and must be changed at
+first sign-in, so their strength comes from their randomness, not from the hash cost.
+Django re-hashes a password with the default hasher when its owner next signs in.
+"""
+
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+
+class InitialPasswordHasher(PBKDF2PasswordHasher):
+    algorithm = "pbkdf2_sha256_initial"
+    iterations = 20_000
