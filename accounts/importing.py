@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import School, SchoolClass, StudentProfile, User
 from accounts.services import Credential, credential_for, initial_password_set
+from counseling_platform.errors import DomainError
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = 5000
@@ -71,13 +72,8 @@ FIELD_LABELS = {
 }
 
 
-class ImportFileError(Exception):
-    """The file as a whole cannot be read as a student list; `code` is stable."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class ImportFileError(DomainError):
+    """The file as a whole cannot be read as a student list."""
 
 
 @dataclass(frozen=True)

@@ -10,18 +10,14 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.hashers import InitialPasswordHasher
 from accounts.models import SchoolClass, StudentProfile, User
+from counseling_platform.errors import DomainError
 
 # No 0/O, 1/l/I: initial passwords are read off paper and typed on phones.
 PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
 
-class AccountError(Exception):
-    """A rule of account management was broken; `code` is stable, `message` translated."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class AccountError(DomainError):
+    """A rule of account management was broken."""
 
 
 @dataclass(frozen=True)

@@ -67,17 +67,22 @@ def fresh_channel_layers():
 
 
 @pytest.fixture
-def count_queries():
-    """The number of queries a call makes: the baseline for a constant-query assertion."""
+def assert_constant_queries(django_assert_num_queries):
+    """Assert that `request()` makes as many queries after `grow()` added data as before.
+
+    List pages must not loop over queries: measure, add many rows, measure again.
+    """
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    def count(call) -> int:
-        with CaptureQueriesContext(connection) as context:
-            call()
-        return len(context)
+    def check(request, grow) -> None:
+        with CaptureQueriesContext(connection) as baseline:
+            request()
+        grow()
+        with django_assert_num_queries(len(baseline)):
+            request()
 
-    return count
+    return check
 
 
 @pytest.fixture

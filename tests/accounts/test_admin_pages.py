@@ -192,47 +192,44 @@ def test_account_list_filters(admin_client, school, school_class, counselor, stu
 
 
 def test_account_list_runs_constant_queries(
-    admin_client, school, school_class, counselor, count_queries, django_assert_num_queries
+    admin_client, school, school_class, counselor, assert_constant_queries
 ):
+    def grow():
+        for _ in range(25):
+            StudentFactory(
+                school=school, profile__school_class=school_class, profile__counselor=counselor
+            )
+        CounselorFactory(school=school)
+
     StudentFactory(school=school, profile__school_class=school_class, profile__counselor=counselor)
-    url = reverse("accounts:account-list")
-    baseline = count_queries(lambda: admin_client.get(url))
-    for _ in range(25):
-        StudentFactory(
-            school=school, profile__school_class=school_class, profile__counselor=counselor
-        )
-    CounselorFactory(school=school)
-    with django_assert_num_queries(baseline):
-        admin_client.get(url)
+    assert_constant_queries(lambda: admin_client.get(reverse("accounts:account-list")), grow)
 
 
 def test_admin_home_runs_constant_queries(
-    admin_client, school, school_class, count_queries, django_assert_num_queries
+    admin_client, school, school_class, assert_constant_queries
 ):
+    def grow():
+        for _ in range(3):
+            extra_class = SchoolClassFactory(school=school)
+            for _ in range(5):
+                StudentFactory(school=school, profile__school_class=extra_class)
+
     StudentFactory(school=school, profile__school_class=school_class)
-    url = reverse("accounts:admin-home")
-    baseline = count_queries(lambda: admin_client.get(url))
-    for _ in range(3):
-        extra_class = SchoolClassFactory(school=school)
-        for _ in range(5):
-            StudentFactory(school=school, profile__school_class=extra_class)
-    with django_assert_num_queries(baseline):
-        admin_client.get(url)
+    assert_constant_queries(lambda: admin_client.get(reverse("accounts:admin-home")), grow)
 
 
 def test_counselor_home_runs_constant_queries(
-    client, school, school_class, counselor, count_queries, django_assert_num_queries
+    client, school, school_class, counselor, assert_constant_queries
 ):
+    def grow():
+        for _ in range(20):
+            StudentFactory(
+                school=school, profile__school_class=school_class, profile__counselor=counselor
+            )
+
     client.force_login(counselor)
     StudentFactory(school=school, profile__school_class=school_class, profile__counselor=counselor)
-    url = reverse("accounts:counselor-home")
-    baseline = count_queries(lambda: client.get(url))
-    for _ in range(20):
-        StudentFactory(
-            school=school, profile__school_class=school_class, profile__counselor=counselor
-        )
-    with django_assert_num_queries(baseline):
-        client.get(url)
+    assert_constant_queries(lambda: client.get(reverse("accounts:counselor-home")), grow)
 
 
 def test_deactivation_ends_the_users_open_web_session(admin_client, student):
