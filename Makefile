@@ -45,9 +45,10 @@ format: $(BIN)/.dev-installed
 migrate: $(BIN)/.runtime-installed
 	$(BIN)/python manage.py migrate
 
-# Refresh the translation catalogue after changing user-facing strings (needs gettext).
+# Refresh the Indonesian catalogue after changing user-facing strings (needs gettext).
+# Message ids are English, so English needs no catalogue of its own.
 messages: $(BIN)/.runtime-installed
-	$(BIN)/python manage.py makemessages --locale id --locale en --ignore '.venv/*' --no-obsolete
+	$(BIN)/python manage.py makemessages --locale id --ignore '.venv/*' --no-obsolete
 	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 # Validates docker-compose.yml without a Docker engine (Debian's docker-compose).

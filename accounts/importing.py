@@ -24,6 +24,8 @@ MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = 5000
 MAX_COLUMNS = 40
 
+# The headers of the expected file, as the upload page names them.
+COLUMN_HEADERS = ("NISN", "Nama", "Kelas", "Jenis Kelamin", "Nama Wali", "Telepon Wali")
 # Column headers a school's export may use, by the field they fill.
 COLUMN_ALIASES = {
     "nisn": {"nisn"},
@@ -212,9 +214,6 @@ def _column_positions(header: list[str]) -> dict[str, int]:
             % {"expected": expected, "found": found},
         )
     return positions
-
-
-COLUMN_HEADERS = ("NISN", "Nama", "Kelas", "Jenis Kelamin", "Nama Wali", "Telepon Wali")
 
 
 def parse_rows(content: bytes) -> list[tuple[int, dict[str, str]]]:

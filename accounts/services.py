@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
 
 from accounts.hashers import InitialPasswordHasher
 from accounts.models import SchoolClass, StudentProfile, User
@@ -53,7 +53,7 @@ def credential_for(user: User, password: str) -> Credential:
 def _check_same_school(admin: User, *users: User) -> None:
     for user in users:
         if user.school_id != admin.school_id:
-            raise AccountError("other_school", str(_("That account belongs to another school.")))
+            raise AccountError("other_school", _("That account belongs to another school."))
 
 
 def _check_counselor(admin: User, counselor: User | None) -> None:
@@ -61,7 +61,7 @@ def _check_counselor(admin: User, counselor: User | None) -> None:
         return
     _check_same_school(admin, counselor)
     if not counselor.is_counselor or not counselor.is_active:
-        raise AccountError("not_a_counselor", str(_("Choose an active counselor.")))
+        raise AccountError("not_a_counselor", _("Choose an active counselor."))
 
 
 @transaction.atomic
@@ -80,9 +80,9 @@ def account_create(
     guardian_phone, counselor) and is required for students.
     """
     if role not in User.Role.values:
-        raise AccountError("bad_role", str(_("Unknown role.")))
+        raise AccountError("bad_role", _("Unknown role."))
     if User.objects.filter(username__iexact=username).exists():
-        raise AccountError("username_taken", str(_("That username is already taken.")))
+        raise AccountError("username_taken", _("That username is already taken."))
     user = User(
         username=username, first_name=full_name, email=email, role=role, school=admin.school
     )
@@ -91,7 +91,7 @@ def account_create(
     user.save()
     if role == User.Role.STUDENT:
         if profile is None:
-            raise AccountError("profile_missing", str(_("A student needs a student profile.")))
+            raise AccountError("profile_missing", _("A student needs a student profile."))
         student_profile_save(admin=admin, profile=StudentProfile(user=user), data=profile)
     return credential_for(user, password)
 
@@ -102,7 +102,7 @@ def student_profile_save(*, admin: User, profile: StudentProfile, data: dict) ->
     _check_same_school(admin, profile.user)
     school_class: SchoolClass | None = data.get("school_class")
     if school_class is not None and school_class.school_id != admin.school_id:
-        raise AccountError("other_school", str(_("That class belongs to another school.")))
+        raise AccountError("other_school", _("That class belongs to another school."))
     _check_counselor(admin, data.get("counselor"))
     for field in ("nisn", "school_class", "gender", "guardian_name", "guardian_phone", "counselor"):
         if field in data:
@@ -134,7 +134,7 @@ def account_set_active(*, admin: User, user: User, is_active: bool) -> int:
     without a counselor, so that they show up to be reassigned; returns how many."""
     _check_same_school(admin, user)
     if user.pk == admin.pk and not is_active:
-        raise AccountError("self_deactivate", str(_("You cannot deactivate your own account.")))
+        raise AccountError("self_deactivate", _("You cannot deactivate your own account."))
     user.is_active = is_active
     user.save(update_fields=["is_active"])
     if user.is_counselor and not is_active:
@@ -155,7 +155,7 @@ def account_password_reset(*, admin: User, user: User) -> Credential:
 def counselor_assign_class(*, admin: User, school_class: SchoolClass, counselor: User) -> int:
     """Assign every student of a class to one counselor. Returns the count."""
     if school_class.school_id != admin.school_id:
-        raise AccountError("other_school", str(_("That class belongs to another school.")))
+        raise AccountError("other_school", _("That class belongs to another school."))
     _check_counselor(admin, counselor)
     return StudentProfile.objects.filter(school_class=school_class).update(counselor=counselor)
 
@@ -171,7 +171,7 @@ def guardian_consent_record(
     """Record (or withdraw) a guardian's consent, with the date and who recorded it."""
     _check_same_school(admin, profile.user)
     if has_consent and consent_date is None:
-        raise AccountError("consent_date", str(_("Enter the date the guardian gave consent.")))
+        raise AccountError("consent_date", _("Enter the date the guardian gave consent."))
     profile.has_guardian_consent = has_consent
     profile.guardian_consent_date = consent_date if has_consent else None
     profile.guardian_consent_recorded_by = admin
@@ -190,7 +190,7 @@ def school_class_save(*, admin: User, school_class: SchoolClass) -> SchoolClass:
     if school_class.school_id is None:
         school_class.school = admin.school
     if school_class.school_id != admin.school_id:
-        raise AccountError("other_school", str(_("That class belongs to another school.")))
+        raise AccountError("other_school", _("That class belongs to another school."))
     school_class.full_clean()
     school_class.save()
     return school_class
