@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "sessions_app",
     "instruments",
     "analytics",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -124,6 +125,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.bell",
+                "sessions_app.context_processors.emergency_contacts",
             ],
         },
     },
@@ -194,6 +197,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- E-mail ------------------------------------------------------------------------------
 globals().update(email_settings(env("EMAIL_URL", "console://")))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "RuangBK <noreply@ruangbk.local>")
+# The address people open RuangBK at, for links in e-mails and calendar files.
+SITE_URL = env("RUANGBK_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # --- Language and time: Indonesian first, UTC stored, the school's zone shown -------------
 LANGUAGE_CODE = "id"

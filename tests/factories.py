@@ -1,6 +1,9 @@
 """factory-boy factories for the people and places around every test."""
 
+import datetime
+
 import factory
+from django.utils import timezone
 
 from accounts.models import School, SchoolClass, StudentProfile, User
 
@@ -73,3 +76,40 @@ class StudentProfileFactory(factory.django.DjangoModelFactory):
     gender = StudentProfile.Gender.FEMALE
     guardian_name = factory.Faker("name", locale="id_ID")
     guardian_phone = "081234567890"
+
+
+class AvailabilityFactory(factory.django.DjangoModelFactory):
+    """A weekly window, in the school's local wall-clock time."""
+
+    class Meta:
+        model = "sessions_app.Availability"
+
+    counselor = factory.SubFactory(CounselorFactory)
+    weekday = 0
+    start_time = datetime.time(13, 0)
+    end_time = datetime.time(15, 0)
+    session_minutes = 45
+    buffer_minutes = 15
+
+
+class CounselingSessionFactory(factory.django.DjangoModelFactory):
+    """A session between a student and their counselor (times in UTC)."""
+
+    class Meta:
+        model = "sessions_app.CounselingSession"
+
+    student = factory.SubFactory(StudentFactory)
+    counselor = factory.LazyAttribute(lambda o: o.student.student_profile.counselor)
+    school = factory.LazyAttribute(lambda o: o.student.school)
+    starts_at = factory.LazyFunction(
+        lambda: (timezone.now() + datetime.timedelta(days=2)).replace(
+            minute=0, second=0, microsecond=0
+        )
+    )
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + datetime.timedelta(minutes=45))
+    status = "confirmed"
+    mode = "chat"
+    field = "learning"
+    description = "Saya sulit fokus belajar matematika."
+    consent_text = "Persetujuan layanan konseling daring."
+    consent_given_at = factory.LazyFunction(timezone.now)
