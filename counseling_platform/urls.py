@@ -7,6 +7,8 @@ from counseling_platform.health import healthz
 urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include("accounts.urls")),
+    path("sessions/", include("sessions_app.urls")),
+    path("notifications/", include("notifications.urls")),
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     # Django's admin, for operators (superusers) only; schools use their own pages.

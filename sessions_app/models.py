@@ -262,6 +262,32 @@ class CounselingSession(models.Model):
             self.Status.IN_PROGRESS,
         )
 
+    def actions_for(self, user, now: datetime.datetime | None = None) -> set[str]:
+        """What `user` may do to this session now; the services enforce the same rules."""
+        now = now or timezone.now()
+        status, actions = self.status, set()
+        if user.pk == self.counselor_id:
+            if status == self.Status.REQUESTED:
+                actions |= {"decline"} | ({"confirm"} if self.starts_at > now else set())
+            if status == self.Status.CONFIRMED:
+                if self.starts_at - datetime.timedelta(minutes=15) <= now < self.ends_at:
+                    actions.add("start")
+                if now >= self.starts_at:
+                    actions.add("no-show")
+                elif not self.has_proposal:
+                    actions.add("reschedule")
+            if status == self.Status.IN_PROGRESS:
+                actions.add("complete")
+        elif user.pk == self.student_id:
+            if status == self.Status.CONFIRMED and self.has_proposal:
+                actions |= {"accept-time", "reject-time"}
+            if self.consent_given_at is None and self.is_open:
+                actions.add("consent")
+        is_participant = user.pk in (self.counselor_id, self.student_id)
+        if is_participant and self.is_open and now < self.starts_at:
+            actions.add("cancel")
+        return actions
+
 
 class SessionEvent(models.Model):
     """One change in a session's life: who did what, when (kept for good)."""

@@ -4,10 +4,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.permissions import counselor_required, school_admin_required, student_required
 from accounts.selectors import admin_home_counts, counselor_clients
+from sessions_app.selectors import counselor_requests, counselor_schedule, student_sessions
 
 HOME_URL_NAMES = {
     User.Role.STUDENT: "accounts:student-home",
@@ -30,13 +32,28 @@ def home(request: HttpRequest) -> HttpResponse:
 def student_home(request: HttpRequest) -> HttpResponse:
     profile = getattr(request.user, "student_profile", None)
     counselor = profile.counselor if profile else None
-    return render(request, "accounts/student_home.html", {"counselor": counselor})
+    upcoming, _past = student_sessions(student=request.user)
+    return render(
+        request, "accounts/student_home.html", {"counselor": counselor, "upcoming": upcoming}
+    )
 
 
 @counselor_required
 def counselor_home(request: HttpRequest) -> HttpResponse:
     clients = counselor_clients(counselor=request.user)
-    return render(request, "accounts/counselor_home.html", {"clients": clients})
+    zone = request.user.school.zone()
+    today = counselor_schedule(
+        counselor=request.user, first_day=timezone.localdate(timezone=zone), days=1, zone=zone
+    )
+    return render(
+        request,
+        "accounts/counselor_home.html",
+        {
+            "clients": clients,
+            "today_sessions": today,
+            "requests": counselor_requests(counselor=request.user),
+        },
+    )
 
 
 @school_admin_required

@@ -73,6 +73,9 @@ class Command(BaseCommand):
                     "guardian_consent_date": school_year_start(year) if has_consent else None,
                 },
             )
+        for counselor in counselors:
+            self.availability(counselor)
+        self.sessions(school)
 
     def account(self, school: School, username: str, name: str, role: str) -> User:
         user, _ = User.objects.update_or_create(
@@ -89,6 +92,44 @@ class Command(BaseCommand):
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
         return user
+
+    def availability(self, counselor: User) -> None:
+        """Weekday afternoons 13:00–15:00 and Saturday morning, in the school's zone."""
+        from sessions_app.models import Availability
+
+        if Availability.objects.filter(counselor=counselor).exists():
+            return
+        windows = [(day, datetime.time(13), datetime.time(15)) for day in range(5)]
+        windows.append((5, datetime.time(8), datetime.time(11)))
+        Availability.objects.bulk_create(
+            Availability(counselor=counselor, weekday=day, start_time=start, end_time=end)
+            for day, start, end in windows
+        )
+
+    def sessions(self, school: School) -> None:
+        """A request waiting for konselor1 and a confirmed session, on the next free slots."""
+        from sessions_app.models import CounselingSession
+        from sessions_app.services import session_confirm, session_request
+
+        if CounselingSession.objects.filter(school=school).exists():
+            return
+        first, second = (User.objects.get(username=name) for name in ("siswa01", "siswa02"))
+        from sessions_app.policy import booking_policy_for
+        from sessions_app.slots import counselor_slots
+
+        counselor = first.student_profile.counselor
+        slots = counselor_slots(counselor=counselor, policy=booking_policy_for(school))
+        if len(slots) < 4:
+            return
+        intake = {"consent_given": True, "mode": "chat"}
+        session_request(
+            student=first, starts_at=slots[1].starts_at, field="learning",
+            description="Saya cemas setiap ada ulangan matematika.", **intake,
+        )  # fmt: skip
+        confirmed = session_request(
+            student=second, starts_at=slots[3].starts_at, field="career", **intake
+        )
+        session_confirm(counselor=counselor, session=confirmed)
 
 
 def school_year_start(year: int) -> datetime.date:

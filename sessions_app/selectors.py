@@ -1,0 +1,132 @@
+"""Reads for booking pages. Every session is reached through the person asking: a student
+through `student`, a counselor through `counselor`; nobody else gets one."""
+
+import datetime
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models.functions import TruncWeek
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from accounts.models import StudentProfile, User
+from sessions_app.models import (
+    Availability,
+    AvailabilityException,
+    CounselingSession,
+    SessionEvent,
+)
+
+Status = CounselingSession.Status
+
+
+def _with_people(sessions: QuerySet[CounselingSession]) -> QuerySet[CounselingSession]:
+    return sessions.select_related(
+        "school",
+        "counselor",
+        "student__student_profile__school_class",
+    )
+
+
+def session_for_participant(*, user: User, session_id: int) -> CounselingSession:
+    """A session of which `user` is the student or the counselor; anyone else gets 404."""
+    if not (user.is_student or user.is_counselor):
+        raise Http404  # school admins never open a session
+    return get_object_or_404(
+        _with_people(CounselingSession.objects.all()).prefetch_related(
+            Prefetch("events", queryset=SessionEvent.objects.select_related("actor"))
+        ),
+        Q(student=user) | Q(counselor=user),
+        pk=session_id,
+    )
+
+
+def student_sessions(
+    *, student: User, now: datetime.datetime | None = None
+) -> tuple[list[CounselingSession], list[CounselingSession]]:
+    """The student's (upcoming, past) sessions: upcoming soonest first, past latest first."""
+    now = now or timezone.now()
+    sessions = list(_with_people(CounselingSession.objects.filter(student=student)))
+    active = (*CounselingSession.OPEN_STATUSES, Status.IN_PROGRESS)
+    upcoming = [s for s in sessions if s.ends_at > now and s.status in active]
+    past = [s for s in reversed(sessions) if s not in upcoming]
+    return upcoming, past
+
+
+def counselor_requests(*, counselor: User) -> QuerySet[CounselingSession]:
+    """Requests waiting for the counselor's answer, soonest first."""
+    return _with_people(
+        CounselingSession.objects.filter(
+            counselor=counselor, status=Status.REQUESTED, starts_at__gt=timezone.now()
+        )
+    ).order_by("starts_at")
+
+
+def counselor_schedule(
+    *, counselor: User, first_day: datetime.date, days: int, zone: datetime.tzinfo
+) -> QuerySet[CounselingSession]:
+    """The counselor's sessions from `first_day` for `days` days in the school's zone."""
+    start = datetime.datetime.combine(first_day, datetime.time(0), tzinfo=zone)
+    end = start + datetime.timedelta(days=days)
+    return _with_people(
+        CounselingSession.objects.filter(
+            counselor=counselor, starts_at__lt=end, ends_at__gt=start
+        ).exclude(status=Status.DECLINED)
+    ).order_by("starts_at")
+
+
+def counselor_clients_for_booking(*, counselor: User) -> QuerySet[User]:
+    return User.objects.filter(
+        student_profile__counselor=counselor, is_active=True, role=User.Role.STUDENT
+    ).order_by("first_name", "username")
+
+
+def counselor_availability(
+    *, counselor: User
+) -> tuple[QuerySet[Availability], QuerySet[AvailabilityException]]:
+    windows = Availability.objects.filter(counselor=counselor)
+    exceptions = AvailabilityException.objects.filter(
+        counselor=counselor, ends_at__gt=timezone.now()
+    )
+    return windows, exceptions
+
+
+def client_profile(*, counselor: User, student_id: int) -> StudentProfile:
+    return get_object_or_404(
+        StudentProfile.objects.select_related("user"), user_id=student_id, counselor=counselor
+    )
+
+
+def school_session_counts(*, school, weeks: int = 8) -> dict:
+    """Counts for the school admin: per status, per field, per week. Never content."""
+    sessions = CounselingSession.objects.filter(school=school)
+    by_status = dict(
+        sessions.values_list("status").annotate(n=Count("pk")).values_list("status", "n")
+    )
+    by_field = dict(sessions.values_list("field").annotate(n=Count("pk")).values_list("field", "n"))
+    zone = school.zone()
+    today = timezone.localdate(timezone=zone)
+    first_monday = today - datetime.timedelta(days=today.weekday() + 7 * (weeks - 1))
+    since = datetime.datetime.combine(first_monday, datetime.time(0), tzinfo=zone)
+    by_week_rows = (
+        sessions.filter(starts_at__gte=since)
+        .exclude(status__in=[Status.CANCELLED, Status.DECLINED])
+        .annotate(week=TruncWeek("starts_at", tzinfo=zone))
+        .values("week")
+        .annotate(n=Count("pk"))
+    )
+    by_week = {_as_date(row["week"]): row["n"] for row in by_week_rows}
+    week_list = [first_monday + datetime.timedelta(weeks=n) for n in range(weeks + 4)]
+    return {
+        "by_status": [(label, by_status.get(value, 0)) for value, label in Status.choices],
+        "by_field": [
+            (label, by_field.get(value, 0)) for value, label in CounselingSession.Field.choices
+        ],
+        "by_week": [(week, by_week.get(week, 0)) for week in week_list],
+        "total": sum(by_status.values()),
+        "late_cancellations": sessions.filter(is_late_cancellation=True).count(),
+    }
+
+
+def _as_date(value) -> datetime.date:
+    return value.date() if isinstance(value, datetime.datetime) else value
