@@ -12,6 +12,9 @@ from sessions_app.selectors import student_sessions
 from sessions_app.services import BookingError, session_request
 from sessions_app.slots import counselor_slots, slots_by_day
 
+# Days listed open; later days sit behind "more dates" so a phone page stays short.
+FIRST_DAYS_SHOWN = 6
+
 
 @student_required
 def book(request: HttpRequest) -> HttpResponse:
@@ -49,6 +52,7 @@ def book(request: HttpRequest) -> HttpResponse:
             return redirect("sessions:session-detail", session_id=session.pk)
     slots = counselor_slots(counselor=counselor, policy=policy, student=request.user)
     zone = request.user.school.zone()
+    days = slots_by_day(slots, zone)
     chosen = request.POST.get("slot", "")
     return render(
         request,
@@ -56,8 +60,12 @@ def book(request: HttpRequest) -> HttpResponse:
         {
             "counselor": counselor,
             "form": form,
-            "days": slots_by_day(slots, zone),
+            "days": days[:FIRST_DAYS_SHOWN],
+            "more_days": days[FIRST_DAYS_SHOWN:],
             "chosen": chosen,
+            "chosen_is_later": any(
+                slot.key == chosen for _day, later in days[FIRST_DAYS_SHOWN:] for slot in later
+            ),
             "policy": policy,
         },
     )
