@@ -7,6 +7,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import School, SchoolClass, StudentProfile, User
+from sessions_app.models import Availability, CounselingSession
+from sessions_app.policy import booking_policy_for
+from sessions_app.services import session_confirm, session_request
+from sessions_app.slots import counselor_slots
 
 DEMO_PASSWORD = "ruangbk-demo"
 DEMO_NPSN = "20999001"
@@ -95,8 +99,6 @@ class Command(BaseCommand):
 
     def availability(self, counselor: User) -> None:
         """Weekday afternoons 13:00–15:00 and Saturday morning, in the school's zone."""
-        from sessions_app.models import Availability
-
         if Availability.objects.filter(counselor=counselor).exists():
             return
         windows = [(day, datetime.time(13), datetime.time(15)) for day in range(5)]
@@ -108,15 +110,9 @@ class Command(BaseCommand):
 
     def sessions(self, school: School) -> None:
         """A request waiting for konselor1 and a confirmed session, on the next free slots."""
-        from sessions_app.models import CounselingSession
-        from sessions_app.services import session_confirm, session_request
-
         if CounselingSession.objects.filter(school=school).exists():
             return
         first, second = (User.objects.get(username=name) for name in ("siswa01", "siswa02"))
-        from sessions_app.policy import booking_policy_for
-        from sessions_app.slots import counselor_slots
-
         counselor = first.student_profile.counselor
         slots = counselor_slots(counselor=counselor, policy=booking_policy_for(school))
         if len(slots) < 4:
