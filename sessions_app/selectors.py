@@ -41,6 +41,15 @@ def session_for_participant(*, user: User, session_id: int) -> CounselingSession
     )
 
 
+def student_counselor(*, student: User) -> User | None:
+    """The student's counselor if they can be booked: active and of the same school."""
+    profile = getattr(student, "student_profile", None)
+    counselor = profile.counselor if profile else None
+    if counselor is None or not counselor.is_active or counselor.school_id != student.school_id:
+        return None
+    return counselor
+
+
 def student_sessions(
     *, student: User, now: datetime.datetime | None = None
 ) -> tuple[list[CounselingSession], list[CounselingSession]]:

@@ -60,7 +60,7 @@ def _with_reason(service: Callable) -> Callable:
 
 
 def _reschedule(request: HttpRequest, session: CounselingSession):
-    form = LocalTimeForm(request.POST, zone=session.school.zone())
+    form = _typed_form(request, session, "reschedule")
     if not form.is_valid():
         return form
     return services.session_reschedule_propose(
@@ -129,6 +129,19 @@ ACTIONS: dict[str, tuple[str, Callable, object]] = {
 }
 
 
+TYPED_ACTIONS = {"decline", "cancel", "reschedule"}
+
+
+def _form_name(action: str) -> str:
+    return "reschedule_form" if action == "reschedule" else "reason_form"
+
+
+def _typed_form(request: HttpRequest, session: CounselingSession, action: str):
+    if action == "reschedule":
+        return LocalTimeForm(request.POST, zone=session.school.zone())
+    return ReasonForm(request.POST)
+
+
 @require_POST
 @participant_required
 def session_action(request: HttpRequest, session_id: int, action: str) -> HttpResponse:
@@ -143,11 +156,19 @@ def session_action(request: HttpRequest, session_id: int, action: str) -> HttpRe
     try:
         result = run(request, session)
     except services.BookingError as error:
+        if action in TYPED_ACTIONS:  # show the form again with what was typed
+            form = _typed_form(request, session, action)
+            form.is_valid()
+            form.add_error(None, error.message)
+            return _render_detail(
+                request, session, **{_form_name(action): form}, failed_action=action
+            )
         messages.error(request, error.message)
         return redirect("sessions:session-detail", session_id=session.pk)
     if not isinstance(result, CounselingSession):  # the form was invalid: show it again
-        form_name = "reschedule_form" if action == "reschedule" else "reason_form"
-        return _render_detail(request, session, **{form_name: result, "failed_action": action})
+        return _render_detail(
+            request, session, **{_form_name(action): result}, failed_action=action
+        )
     messages.success(request, done)
     return redirect("sessions:session-detail", session_id=session.pk)
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from accounts.permissions import student_required
 from sessions_app.forms import BookingForm
 from sessions_app.policy import booking_policy_for
-from sessions_app.selectors import student_sessions
+from sessions_app.selectors import student_counselor, student_sessions
 from sessions_app.services import BookingError, session_request
 from sessions_app.slots import counselor_slots, slots_by_day
 
@@ -23,9 +23,8 @@ def book(request: HttpRequest) -> HttpResponse:
     A refused booking (say, the time was just taken) shows the message and the current
     free slots, and keeps everything the student typed.
     """
-    profile = getattr(request.user, "student_profile", None)
-    counselor = profile.counselor if profile else None
-    if counselor is None or not counselor.is_active:
+    counselor = student_counselor(student=request.user)
+    if counselor is None:
         return render(request, "sessions_app/book.html", {"counselor": None})
     policy = booking_policy_for(request.user.school)
     form = BookingForm(request.POST or None)

@@ -438,3 +438,47 @@ def test_opening_a_notification_marks_it_read_and_goes_to_the_session(client, st
     assert response.url == reverse("sessions:session-detail", args=[session.pk])
     note.refresh_from_db()
     assert note.read_at is not None
+
+
+def test_a_refused_reschedule_keeps_the_typed_time_and_says_why(client, student, counselor):
+    session = CounselingSessionFactory(student=student, status="confirmed")
+    other = CounselingSessionFactory(
+        student=student,
+        starts_at=session.starts_at + datetime.timedelta(days=1),
+        status="confirmed",
+    )
+    local = timezone.localtime(other.starts_at, student.school.zone())
+    client.force_login(counselor)
+    response = client.post(
+        reverse("sessions:session-action", args=[session.pk, "reschedule"]),
+        {"date": local.date().isoformat(), "time": local.strftime("%H:%M")},
+    )
+    assert response.status_code == 400
+    assert response.context["reschedule_form"].non_field_errors()
+    assert local.date().isoformat() in response.content.decode()
+    session.refresh_from_db()
+    assert session.proposed_starts_at is None
+
+
+def test_a_student_can_book_only_for_themselves_with_their_own_counselor(
+    client, student, counselor, other_student, foreign_counselor, weekly_windows
+):
+    slot = first_free_slot(student)
+    client.force_login(student)
+    data = booking_data(slot, student=other_student.pk, counselor=foreign_counselor.pk)
+    client.post(reverse("sessions:book"), data)
+    session = CounselingSession.objects.get()
+    assert (session.student, session.counselor) == (student, counselor)
+
+
+def test_a_counselor_from_another_school_is_never_booked(
+    client, student, foreign_counselor, weekly_windows
+):
+    profile = student.student_profile
+    profile.counselor = foreign_counselor  # inconsistent data must not leak across schools
+    profile.save()
+    AvailabilityFactory(counselor=foreign_counselor)
+    client.force_login(student)
+    response = client.get(reverse("sessions:book"))
+    assert response.context["counselor"] is None or not response.context.get("days")
+    assert not CounselingSession.objects.exists()
