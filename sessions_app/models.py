@@ -4,7 +4,7 @@ counseling sessions with their lifecycle events, and reminders sent."""
 import datetime
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -213,7 +213,12 @@ class CounselingSession(models.Model):
     )
     mode = models.CharField(_("mode"), max_length=10, choices=Mode.choices)
     field = models.CharField(_("counseling field"), max_length=20, choices=Field.choices)
-    description = models.TextField(_("what to talk about"), blank=True, max_length=1000)
+    description = models.TextField(
+        _("what to talk about"),
+        blank=True,
+        max_length=1000,
+        validators=[MaxLengthValidator(1000)],  # TextField's max_length binds forms only
+    )
     consent_text = models.TextField(_("consent agreed to"), blank=True)
     consent_given_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
     status_reason = models.TextField(_("reason"), blank=True, max_length=500)
@@ -232,7 +237,11 @@ class CounselingSession(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(proposed_starts_at__isnull=True, proposed_ends_at__isnull=True)
-                | Q(proposed_ends_at__gt=F("proposed_starts_at")),
+                | Q(
+                    proposed_starts_at__isnull=False,
+                    proposed_ends_at__isnull=False,
+                    proposed_ends_at__gt=F("proposed_starts_at"),
+                ),
                 name="session_proposal_complete",
             ),
             # On PostgreSQL, migration 0002 adds exclusion constraints: no two

@@ -16,7 +16,7 @@ from accounts.models import User
 from counseling_platform.errors import DomainError
 from notifications.models import Notification
 from notifications.services import notify
-from sessions_app.models import BookingPolicy, CounselingSession, SessionEvent
+from sessions_app.models import BookingPolicy, CounselingSession, SessionEvent, SessionLength
 from sessions_app.policy import booking_policy_for
 from sessions_app.slots import counselor_slots
 
@@ -197,6 +197,8 @@ def session_create_for_client(
         raise BookingError("not_your_client", _("That student is not one of your clients."))
     if starts_at <= now:
         raise BookingError("slot_in_past", _("That time has already passed."))
+    if minutes not in SessionLength.values:
+        raise BookingError("invalid_length", _("Choose a session length of 30, 45 or 60 minutes."))
     ends_at = starts_at + datetime.timedelta(minutes=minutes)
     _lock(student, counselor)
     session = CounselingSession(
@@ -349,7 +351,8 @@ def session_start(
             "session_over", _("This session's time is over; mark it as a no-show instead.")
         )
     session.status = Status.IN_PROGRESS
-    session.save(update_fields=["status"])
+    session.proposed_starts_at = session.proposed_ends_at = None  # the old time holds
+    session.save(update_fields=["status", "proposed_starts_at", "proposed_ends_at"])
     _event(session, counselor, Event.STARTED)
     return session
 

@@ -141,6 +141,7 @@ def counselor_slots(
             busy.append((session.starts_at, session.ends_at))
         # A new time proposed to a student is kept free until they answer.
         for session in holding.filter(
+            status=CounselingSession.Status.CONFIRMED,
             proposed_starts_at__isnull=False,
             proposed_ends_at__gt=earliest,
             proposed_starts_at__lt=latest,
