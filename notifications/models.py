@@ -35,6 +35,9 @@ class Notification(models.Model):
         blank=True,
         related_name="notifications",
     )
+    # The times as they were when this happened: a later change must not rewrite it.
+    starts_at = models.DateTimeField(null=True, blank=True)
+    proposed_starts_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
 
@@ -54,11 +57,12 @@ class Notification(models.Model):
         session = self.session
         if session is None:
             return self.get_kind_display()
-        when = formats.date_format(timezone.localtime(session.starts_at, zone), "l, j F Y H:i")
+        starts_at = self.starts_at or session.starts_at
+        when = formats.date_format(timezone.localtime(starts_at, zone), "l, j F Y H:i")
         proposed = ""
-        if session.proposed_starts_at:
+        if self.proposed_starts_at:
             proposed = formats.date_format(
-                timezone.localtime(session.proposed_starts_at, zone), "l, j F Y H:i"
+                timezone.localtime(self.proposed_starts_at, zone), "l, j F Y H:i"
             )
         student = session.student.display_name
         counselor = session.counselor.display_name

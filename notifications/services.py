@@ -16,7 +16,13 @@ logger = logging.getLogger(__name__)
 
 def notify(*, user: User, kind: str, session=None) -> Notification:
     """Record a notification for `user`; e-mail it after commit if they have an address."""
-    notification = Notification.objects.create(user=user, kind=kind, session=session)
+    notification = Notification.objects.create(
+        user=user,
+        kind=kind,
+        session=session,
+        starts_at=session.starts_at if session else None,
+        proposed_starts_at=session.proposed_starts_at if session else None,
+    )
     if user.email:
         transaction.on_commit(lambda: notification_email_send(notification=notification))
     return notification

@@ -5,7 +5,7 @@ from typing import NamedTuple
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from sessions_app.models import EmergencyContact
+from sessions_app.models import EmergencyContact, dial_href
 from sessions_app.policy import national_hotlines
 
 
@@ -13,6 +13,10 @@ class Contact(NamedTuple):
     name: str
     phone: str
     description: str
+
+    @property
+    def dial_href(self) -> str:
+        return dial_href(self.phone)
 
 
 def _contacts(school_id: int) -> list:

@@ -100,6 +100,7 @@ class CounselorSessionForm(LocalTimeForm):
     description = forms.CharField(
         label=_("Topic (optional)"),
         required=False,
+        help_text=_("The student sees this. Keep private remarks out of it."),
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )

@@ -2,6 +2,7 @@
 counseling sessions with their lifecycle events, and reminders sent."""
 
 import datetime
+import re
 
 from django.conf import settings
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
@@ -56,6 +57,15 @@ class BookingPolicy(models.Model):
         return str(self.school)
 
 
+def dial_href(phone: str) -> str:
+    """A tel: link for the first number in free text ("129 / WhatsApp 0811…" → tel:129)."""
+    number = re.match(r"\s*\+?[\d\s-]*\d", phone or "")
+    if number is None:
+        return ""
+    digits = re.sub(r"[\s-]", "", number.group())
+    return f"tel:{digits}"
+
+
 class EmergencyContact(models.Model):
     """A number a student can call when they need help now (shown on every student page)."""
 
@@ -72,6 +82,10 @@ class EmergencyContact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.phone}"
+
+    @property
+    def dial_href(self) -> str:
+        return dial_href(self.phone)
 
 
 class SessionLength(models.IntegerChoices):
@@ -279,7 +293,8 @@ class CounselingSession(models.Model):
             if status == self.Status.REQUESTED:
                 actions |= {"decline"} | ({"confirm"} if self.starts_at > now else set())
             if status == self.Status.CONFIRMED:
-                if self.starts_at - datetime.timedelta(minutes=15) <= now < self.ends_at:
+                can_start = self.starts_at - datetime.timedelta(minutes=15) <= now < self.ends_at
+                if can_start and self.consent_given_at is not None:
                     actions.add("start")
                 if now >= self.starts_at:
                     actions.add("no-show")

@@ -116,16 +116,17 @@ def school_session_counts(*, school, weeks: int = 8) -> dict:
     zone = school.zone()
     today = timezone.localdate(timezone=zone)
     first_monday = today - datetime.timedelta(days=today.weekday() + 7 * (weeks - 1))
+    week_list = [first_monday + datetime.timedelta(weeks=n) for n in range(weeks + 4)]
     since = datetime.datetime.combine(first_monday, datetime.time(0), tzinfo=zone)
+    until = since + datetime.timedelta(weeks=len(week_list))
     by_week_rows = (
-        sessions.filter(starts_at__gte=since)
+        sessions.filter(starts_at__gte=since, starts_at__lt=until)
         .exclude(status__in=[Status.CANCELLED, Status.DECLINED])
         .annotate(week=TruncWeek("starts_at", tzinfo=zone))
         .values("week")
         .annotate(n=Count("pk"))
     )
     by_week = {_as_date(row["week"]): row["n"] for row in by_week_rows}
-    week_list = [first_monday + datetime.timedelta(weeks=n) for n in range(weeks + 4)]
     return {
         "by_status": [(label, by_status.get(value, 0)) for value, label in Status.choices],
         "by_field": [

@@ -49,11 +49,21 @@ def _check_time_free(
     overlapping = CounselingSession.objects.filter(
         status__in=CounselingSession.HOLDING_STATUSES, starts_at__lt=ends_at, ends_at__gt=starts_at
     )
+    # A new time proposed to a student stays free until they answer.
+    proposed = CounselingSession.objects.filter(
+        status=Status.CONFIRMED,
+        proposed_starts_at__lt=ends_at,
+        proposed_ends_at__gt=starts_at,
+    )
     if exclude is not None:
         overlapping = overlapping.exclude(pk=exclude.pk)
-    if overlapping.filter(counselor=counselor).exists():
+        proposed = proposed.exclude(pk=exclude.pk)
+    if (
+        overlapping.filter(counselor=counselor).exists()
+        or proposed.filter(counselor=counselor).exists()
+    ):
         raise BookingError("slot_taken", _("That time was just taken. Please choose another."))
-    if overlapping.filter(student=student).exists():
+    if overlapping.filter(student=student).exists() or proposed.filter(student=student).exists():
         raise BookingError("student_busy", _("The student already has a session at that time."))
 
 
@@ -125,6 +135,14 @@ def session_request(
     if not consent_given:
         raise BookingError("consent_required", _("Please read the consent text and agree to it."))
     _lock(student, counselor)
+    already = CounselingSession.objects.filter(
+        student=student,
+        counselor=counselor,
+        starts_at=starts_at,
+        status__in=CounselingSession.OPEN_STATUSES,
+    ).first()
+    if already is not None:  # a second tap on "send": the first one went through
+        return already
     policy = booking_policy_for(student.school)
     _check_bookable_time(policy=policy, starts_at=starts_at, now=now)
 
@@ -350,6 +368,11 @@ def session_start(
         raise BookingError(
             "session_over", _("This session's time is over; mark it as a no-show instead.")
         )
+    if session.consent_given_at is None:
+        raise BookingError(
+            "consent_missing",
+            _("The student has not agreed to the online counseling consent yet."),
+        )
     session.status = Status.IN_PROGRESS
     session.proposed_starts_at = session.proposed_ends_at = None  # the old time holds
     session.save(update_fields=["status", "proposed_starts_at", "proposed_ends_at"])
@@ -406,6 +429,14 @@ def session_reschedule_propose(
     _require(session, counselor, counselor_only=True)
     if session.status != Status.CONFIRMED:
         raise _forbidden_transition(session)
+    if session.starts_at <= now:
+        raise BookingError(
+            "session_started", _("This session's time has begun; it can no longer be moved.")
+        )
+    if session.has_proposal:
+        raise BookingError(
+            "proposal_pending", _("A new time is already waiting for the student's answer.")
+        )
     if starts_at <= now:
         raise BookingError("slot_in_past", _("That time has already passed."))
     ends_at = starts_at + session.duration
@@ -480,8 +511,37 @@ def session_consent_give(
     session = _reload_locked(session)
     if session.student_id != student.pk:
         raise BookingError("not_allowed", _("You are not allowed to change this session."))
+    if session.status not in CounselingSession.OPEN_STATUSES:
+        raise _forbidden_transition(session)
     if session.consent_given_at is None:
         session.consent_text = booking_policy_for(session.school).consent_text
         session.consent_given_at = now or timezone.now()
         session.save(update_fields=["consent_text", "consent_given_at"])
     return session
+
+
+def requests_expire(*, now: datetime.datetime | None = None) -> int:
+    """Decline requests nobody answered before their time, telling the student.
+
+    Run by cron with the reminders; idempotent (an expired request is no longer open).
+    """
+    now = now or timezone.now()
+    expired = 0
+    stale = CounselingSession.objects.filter(status=Status.REQUESTED, starts_at__lte=now)
+    for session_id in stale.values_list("pk", flat=True):
+        with transaction.atomic():
+            session = (
+                CounselingSession.objects.select_for_update()
+                .select_related("student", "counselor", "school")
+                .filter(pk=session_id, status=Status.REQUESTED)
+                .first()
+            )
+            if session is None:  # answered meanwhile
+                continue
+            session.status = Status.DECLINED
+            session.status_reason = _("The request was not answered before its time.")
+            session.save(update_fields=["status", "status_reason"])
+            _event(session, None, Event.DECLINED, session.status_reason)
+            _notify(session.student, Notification.Kind.SESSION_DECLINED, session)
+            expired += 1
+    return expired

@@ -22,10 +22,12 @@ from sessions_app.services import BookingError, session_create_for_client
 
 
 def _parse_day(value: str | None, default: datetime.date) -> datetime.date:
+    """The date asked for, within five years of today; anything else is today."""
     try:
-        return datetime.date.fromisoformat(value) if value else default
+        day = datetime.date.fromisoformat(value) if value else default
     except ValueError:
         return default
+    return day if abs((day - default).days) <= 5 * 366 else default
 
 
 @counselor_required
@@ -53,6 +55,7 @@ def schedule(request: HttpRequest) -> HttpResponse:
         {
             "requests": counselor_requests(counselor=request.user),
             "view": view,
+            "day": day,
             "days": days,
             "today": today,
             "first": first,
