@@ -3,15 +3,17 @@
 import datetime
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import counselor_required
 from sessions_app.forms import AvailabilityExceptionForm, AvailabilityForm, CounselorSessionForm
-from sessions_app.models import Availability, AvailabilityException
+from sessions_app.models import Availability, AvailabilityException, CounselingSession
 from sessions_app.selectors import (
     counselor_availability,
     counselor_clients_for_booking,
@@ -95,6 +97,8 @@ def availability(request: HttpRequest) -> HttpResponse:
                 for starts_at, ends_at in data["ranges"]
             )
             messages.success(request, _("The exception was added."))
+            if data["kind"] == AvailabilityException.Kind.BLOCKED:
+                _warn_about_sessions_inside(request, data["ranges"])
             return redirect("sessions:availability")
     windows, exceptions = counselor_availability(counselor=request.user)
     status = 400 if request.method == "POST" else 200
@@ -109,6 +113,28 @@ def availability(request: HttpRequest) -> HttpResponse:
         },
         status=status,
     )
+
+
+def _warn_about_sessions_inside(request: HttpRequest, ranges: list) -> None:
+    """Blocking time does not move sessions already booked in it: say so."""
+    inside = Q()
+    for starts_at, ends_at in ranges:
+        inside |= Q(starts_at__lt=ends_at, ends_at__gt=starts_at)
+    count = CounselingSession.objects.filter(
+        inside, counselor=request.user, status__in=CounselingSession.OPEN_STATUSES
+    ).count()
+    if count:
+        messages.warning(
+            request,
+            ngettext(
+                "%(count)d session already booked falls in this time. Propose a new time "
+                "for it or cancel it from your schedule.",
+                "%(count)d sessions already booked fall in this time. Propose new times "
+                "for them or cancel them from your schedule.",
+                count,
+            )
+            % {"count": count},
+        )
 
 
 @require_POST

@@ -232,3 +232,24 @@ def test_a_student_can_still_cancel_after_a_declined_proposal(student, counselor
     session_reschedule_answer(student=student, session=session, accept=False, now=NOW)
     cancelled = session_cancel(user=student, session=session, reason="Sakit", now=NOW)
     assert cancelled.status == Status.CANCELLED
+
+
+def test_blocking_time_warns_about_sessions_already_booked_in_it(client, counselor, student):
+    session = CounselingSessionFactory(student=student, status=Status.CONFIRMED)
+    day = timezone.localtime(session.starts_at, student.school.zone()).date()
+    client.force_login(counselor)
+    response = client.post(
+        reverse("sessions:availability"),
+        {
+            "form": "exception",
+            "kind": "blocked",
+            "first_day": day.isoformat(),
+            "session_minutes": 45,
+        },
+        follow=True,
+    )
+    warnings = [m for m in response.context["messages"] if m.level_tag == "warning"]
+    assert len(warnings) == 1
+    assert "1" in str(warnings[0])
+    session.refresh_from_db()
+    assert session.status == Status.CONFIRMED  # nothing moves by itself
