@@ -23,7 +23,7 @@ from sessions_app.services import (
     BookingError,
     session_create_for_client,
     session_request,
-    session_reschedule_answer,
+    session_reschedule_propose,
 )
 from tests.factories import (
     AvailabilityFactory,
@@ -189,7 +189,9 @@ def test_counselor_scheduling_and_students_requesting_at_once_leave_one_session(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_students_accepting_proposals_for_the_same_time_move_only_one(booking):
+def test_two_proposals_racing_for_the_same_new_time_leave_only_one(booking):
+    """A proposed time is kept free for the student who is asked, so two proposals for
+    one time can never both stand (and so never both be accepted)."""
     first, second = clients_of(booking, 2)
     new_start = SLOT + datetime.timedelta(days=1)
     sessions = [
@@ -197,23 +199,21 @@ def test_two_students_accepting_proposals_for_the_same_time_move_only_one(bookin
             student=student,
             starts_at=SLOT + datetime.timedelta(days=2, hours=n),
             ends_at=SLOT + datetime.timedelta(days=2, hours=n, minutes=45),
-            proposed_starts_at=new_start,
-            proposed_ends_at=new_start + minutes(45),
         )
         for n, student in enumerate((first, second))
     ]
 
     results = run_at_once(
         [
-            lambda s=session: session_reschedule_answer(
-                student=s.student, session=s, accept=True, now=NOW
+            lambda s=session: session_reschedule_propose(
+                counselor=booking, session=s, starts_at=new_start, now=NOW
             )
             for session in sessions
         ]
     )
 
     assert [c for c in codes(results) if not c.startswith("<")] == ["slot_taken"]
-    assert CounselingSession.objects.filter(starts_at=new_start).count() == 1
+    assert CounselingSession.objects.filter(proposed_starts_at=new_start).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
