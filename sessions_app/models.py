@@ -206,6 +206,8 @@ class CounselingSession(models.Model):
         Status.NO_SHOW,
     )
     OPEN_STATUSES = (Status.REQUESTED, Status.CONFIRMED)
+    # How early before its time the counselor may start a session.
+    START_EARLY = datetime.timedelta(minutes=15)
 
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="sessions")
     student = models.ForeignKey(
@@ -278,13 +280,6 @@ class CounselingSession(models.Model):
     def has_proposal(self) -> bool:
         return self.proposed_starts_at is not None
 
-    @property
-    def is_upcoming(self) -> bool:
-        return self.ends_at > timezone.now() and self.status in (
-            *self.OPEN_STATUSES,
-            self.Status.IN_PROGRESS,
-        )
-
     def actions_for(self, user, now: datetime.datetime | None = None) -> set[str]:
         """What `user` may do to this session now; the services enforce the same rules."""
         now = now or timezone.now()
@@ -293,7 +288,7 @@ class CounselingSession(models.Model):
             if status == self.Status.REQUESTED:
                 actions |= {"decline"} | ({"confirm"} if self.starts_at > now else set())
             if status == self.Status.CONFIRMED:
-                can_start = self.starts_at - datetime.timedelta(minutes=15) <= now < self.ends_at
+                can_start = self.starts_at - self.START_EARLY <= now < self.ends_at
                 if can_start and self.consent_given_at is not None:
                     actions.add("start")
                 if now >= self.starts_at:
@@ -355,7 +350,7 @@ class Reminder(models.Model):
         CounselingSession, on_delete=models.CASCADE, related_name="reminders"
     )
     lead = models.CharField(max_length=10, choices=Lead.choices)
-    starts_at = models.DateTimeField(help_text="The start time the reminder announced.")
+    starts_at = models.DateTimeField()  # the start time the reminder announced
     sent_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -9,7 +9,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from accounts.models import StudentProfile, User
+from accounts.models import User
 from sessions_app.models import (
     Availability,
     AvailabilityException,
@@ -98,12 +98,6 @@ def counselor_availability(
         counselor=counselor, ends_at__gt=timezone.now()
     )
     return windows, exceptions
-
-
-def client_profile(*, counselor: User, student_id: int) -> StudentProfile:
-    return get_object_or_404(
-        StudentProfile.objects.select_related("user"), user_id=student_id, counselor=counselor
-    )
 
 
 def school_session_counts(*, school, weeks: int = 8) -> dict:

@@ -9,7 +9,12 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.permissions import counselor_required, school_admin_required, student_required
 from accounts.selectors import admin_home_counts, counselor_clients
-from sessions_app.selectors import counselor_requests, counselor_schedule, student_sessions
+from sessions_app.selectors import (
+    counselor_requests,
+    counselor_schedule,
+    student_counselor,
+    student_sessions,
+)
 
 HOME_URL_NAMES = {
     User.Role.STUDENT: "accounts:student-home",
@@ -30,8 +35,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @student_required
 def student_home(request: HttpRequest) -> HttpResponse:
-    profile = getattr(request.user, "student_profile", None)
-    counselor = profile.counselor if profile else None
+    counselor = student_counselor(student=request.user)
     upcoming, _past = student_sessions(student=request.user)
     return render(
         request, "accounts/student_home.html", {"counselor": counselor, "upcoming": upcoming}

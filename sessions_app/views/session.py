@@ -47,99 +47,84 @@ def _render_detail(
     return render(request, "sessions_app/session_detail.html", context, status=status)
 
 
-def _with_reason(service: Callable) -> Callable:
-    """An action that needs a reason: an invalid form is handed back to be shown again."""
-
-    def run(request: HttpRequest, session: CounselingSession):
-        form = ReasonForm(request.POST)
-        if not form.is_valid():
-            return form
-        return service(request, session, form.cleaned_data["reason"])
-
-    return run
-
-
-def _reschedule(request: HttpRequest, session: CounselingSession):
-    form = _typed_form(request, session, "reschedule")
-    if not form.is_valid():
-        return form
-    return services.session_reschedule_propose(
-        counselor=request.user, session=session, starts_at=form.starts_at()
-    )
-
-
-# action -> (who may ask, what it does, what the person is told)
-ACTIONS: dict[str, tuple[str, Callable, object]] = {
+# action -> (who may ask, the form it needs if any, what it does, what the person is told).
+# Each call gets the request, the session and the valid form (or None).
+ACTIONS: dict[str, tuple[str, str | None, Callable, object]] = {
     "confirm": (
         "counselor",
-        lambda r, s: services.session_confirm(counselor=r.user, session=s),
+        None,
+        lambda r, s, f: services.session_confirm(counselor=r.user, session=s),
         gettext_lazy("The session is confirmed; the student was notified."),
     ),
     "decline": (
         "counselor",
-        _with_reason(
-            lambda r, s, reason: services.session_decline(
-                counselor=r.user, session=s, reason=reason
-            )
+        "reason_form",
+        lambda r, s, f: services.session_decline(
+            counselor=r.user, session=s, reason=f.cleaned_data["reason"]
         ),
         gettext_lazy("The request was declined; the student was notified."),
     ),
     "cancel": (
         "either",
-        _with_reason(
-            lambda r, s, reason: services.session_cancel(user=r.user, session=s, reason=reason)
+        "reason_form",
+        lambda r, s, f: services.session_cancel(
+            user=r.user, session=s, reason=f.cleaned_data["reason"]
         ),
         gettext_lazy("The session was cancelled; the other side was notified."),
     ),
     "start": (
         "counselor",
-        lambda r, s: services.session_start(counselor=r.user, session=s),
+        None,
+        lambda r, s, f: services.session_start(counselor=r.user, session=s),
         gettext_lazy("The session has started."),
     ),
     "complete": (
         "counselor",
-        lambda r, s: services.session_complete(counselor=r.user, session=s),
+        None,
+        lambda r, s, f: services.session_complete(counselor=r.user, session=s),
         gettext_lazy("The session is completed."),
     ),
     "no-show": (
         "counselor",
-        lambda r, s: services.session_mark_no_show(counselor=r.user, session=s),
+        None,
+        lambda r, s, f: services.session_mark_no_show(counselor=r.user, session=s),
         gettext_lazy("The session is recorded as a no-show."),
     ),
     "reschedule": (
         "counselor",
-        _reschedule,
+        "reschedule_form",
+        lambda r, s, f: services.session_reschedule_propose(
+            counselor=r.user, session=s, starts_at=f.starts_at()
+        ),
         gettext_lazy("The new time was proposed; the student was notified and must accept it."),
     ),
     "accept-time": (
         "student",
-        lambda r, s: services.session_reschedule_answer(student=r.user, session=s, accept=True),
+        None,
+        lambda r, s, f: services.session_reschedule_answer(student=r.user, session=s, accept=True),
         gettext_lazy("The session moved to the new time."),
     ),
     "reject-time": (
         "student",
-        lambda r, s: services.session_reschedule_answer(student=r.user, session=s, accept=False),
+        None,
+        lambda r, s, f: services.session_reschedule_answer(student=r.user, session=s, accept=False),
         gettext_lazy("The session stays at its time; your counselor was notified."),
     ),
     "consent": (
         "student",
-        lambda r, s: services.session_consent_give(student=r.user, session=s),
+        None,
+        lambda r, s, f: services.session_consent_give(student=r.user, session=s),
         gettext_lazy("Thank you. Your consent is recorded."),
     ),
 }
 
 
-TYPED_ACTIONS = {"decline", "cancel", "reschedule"}
-
-
-def _form_name(action: str) -> str:
-    return "reschedule_form" if action == "reschedule" else "reason_form"
-
-
-def _typed_form(request: HttpRequest, session: CounselingSession, action: str):
-    if action == "reschedule":
+def _bound_form(request: HttpRequest, session: CounselingSession, form_name: str | None):
+    if form_name == "reschedule_form":
         return LocalTimeForm(request.POST, zone=session.school.zone())
-    return ReasonForm(request.POST)
+    if form_name == "reason_form":
+        return ReasonForm(request.POST)
+    return None
 
 
 @require_POST
@@ -148,27 +133,22 @@ def session_action(request: HttpRequest, session_id: int, action: str) -> HttpRe
     session = session_for_participant(user=request.user, session_id=session_id)
     if action not in ACTIONS:
         raise Http404
-    who, run, done = ACTIONS[action]
+    who, form_name, run, done = ACTIONS[action]
     if who == "counselor" and request.user.pk != session.counselor_id:
         raise Http404
     if who == "student" and request.user.pk != session.student_id:
         raise Http404
+    form = _bound_form(request, session, form_name)
+    if form is not None and not form.is_valid():
+        return _render_detail(request, session, **{form_name: form}, failed_action=action)
     try:
-        result = run(request, session)
+        run(request, session, form)
     except services.BookingError as error:
-        if action in TYPED_ACTIONS:  # show the form again with what was typed
-            form = _typed_form(request, session, action)
-            form.is_valid()
+        if form is not None:  # show the form again with what was typed, and why
             form.add_error(None, error.message)
-            return _render_detail(
-                request, session, **{_form_name(action): form}, failed_action=action
-            )
+            return _render_detail(request, session, **{form_name: form}, failed_action=action)
         messages.error(request, error.message)
         return redirect("sessions:session-detail", session_id=session.pk)
-    if not isinstance(result, CounselingSession):  # the form was invalid: show it again
-        return _render_detail(
-            request, session, **{_form_name(action): result}, failed_action=action
-        )
     messages.success(request, done)
     return redirect("sessions:session-detail", session_id=session.pk)
 
