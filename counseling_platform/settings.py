@@ -200,6 +200,11 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "RuangBK <noreply@ruangbk.local>"
 # The address people open RuangBK at, for links in e-mails and calendar files.
 SITE_URL = env("RUANGBK_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# --- Questionnaires ---------------------------------------------------------------------
+# Extra directories of instrument definition files (a school's own instruments, or its
+# validated adaptation of a shipped one: same code, its own version), comma-separated.
+INSTRUMENT_DIRS = envlist("RUANGBK_INSTRUMENT_DIRS")
+
 # --- Language and time: Indonesian first, UTC stored, the school's zone shown -------------
 LANGUAGE_CODE = "id"
 LANGUAGES = [("id", _("Indonesian")), ("en", _("English"))]

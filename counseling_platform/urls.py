@@ -8,6 +8,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("sessions/", include("sessions_app.urls")),
+    path("questionnaires/", include("instruments.urls")),
     path("notifications/", include("notifications.urls")),
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -23,6 +23,8 @@ class Notification(models.Model):
         RESCHEDULE_ACCEPTED = "reschedule_accepted", _("New time accepted")
         RESCHEDULE_REJECTED = "reschedule_rejected", _("New time rejected")
         REMINDER = "reminder", _("Session reminder")
+        QUESTIONNAIRES_READY = "questionnaires_ready", _("Questionnaires to fill in")
+        QUESTIONNAIRE_OPENED = "questionnaire_opened", _("Questionnaire to fill in")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -55,6 +57,8 @@ class Notification(models.Model):
     def message(self, zone=None) -> str:
         """One sentence for the bell and the e-mail, in the active language."""
         session = self.session
+        if self.kind == self.Kind.QUESTIONNAIRE_OPENED:
+            return gettext("Your counselor asks you to fill in a questionnaire.")
         if session is None:
             return self.get_kind_display()
         starts_at = self.starts_at or session.starts_at
@@ -86,6 +90,9 @@ class Notification(models.Model):
                 "%(student)s cannot come at the time you proposed; the session stays on %(when)s."
             ),
             self.Kind.REMINDER: gettext("Reminder: counseling session on %(when)s."),
+            self.Kind.QUESTIONNAIRES_READY: gettext(
+                "Please fill in the questionnaires about your session of %(when)s."
+            ),
         }
         text = texts.get(self.kind, self.get_kind_display())
         return text % {
@@ -96,6 +103,8 @@ class Notification(models.Model):
         }
 
     def target_url(self) -> str:
+        if self.kind in (self.Kind.QUESTIONNAIRES_READY, self.Kind.QUESTIONNAIRE_OPENED):
+            return reverse("accounts:student-home") + "#questionnaires-heading"
         if self.session_id is None:
             return reverse("notifications:notification-list")
         return reverse("sessions:session-detail", args=[self.session_id])

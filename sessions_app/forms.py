@@ -223,6 +223,7 @@ class BookingPolicyForm(forms.ModelForm):
             "min_notice_hours",
             "max_open_requests",
             "late_cancel_hours",
+            "questionnaire_open_days",
             "consent_text",
         ]
         widgets = {"consent_text": forms.Textarea(attrs={"rows": 14})}

@@ -44,6 +44,15 @@ class BookingPolicy(models.Model):
         validators=[MaxValueValidator(168)],
         help_text=_("A cancellation closer to the start than this is marked as late."),
     )
+    questionnaire_open_days = models.PositiveSmallIntegerField(
+        _("questionnaires open (days)"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text=_(
+            "After a completed session, the student can answer its questionnaires for this "
+            "many days."
+        ),
+    )
     consent_text = models.TextField(
         _("informed consent text"),
         help_text=_("Shown to the student at every booking; they must agree to it."),

@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.permissions import counselor_required, school_admin_required, student_required
 from accounts.selectors import admin_home_counts, counselor_clients
+from instruments.selectors import student_open_administrations
 from sessions_app.selectors import (
     counselor_requests,
     counselor_schedule,
@@ -38,7 +39,13 @@ def student_home(request: HttpRequest) -> HttpResponse:
     counselor = student_counselor(student=request.user)
     upcoming, _past = student_sessions(student=request.user)
     return render(
-        request, "accounts/student_home.html", {"counselor": counselor, "upcoming": upcoming}
+        request,
+        "accounts/student_home.html",
+        {
+            "counselor": counselor,
+            "upcoming": upcoming,
+            "questionnaires": student_open_administrations(student=request.user),
+        },
     )
 
 

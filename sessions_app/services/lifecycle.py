@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from instruments.services import administrations_for_session
 from notifications.models import Notification
 from notifications.services import notify
 from sessions_app.models import CounselingSession, SessionEvent
@@ -160,6 +161,7 @@ def session_complete(*, counselor: User, session: CounselingSession) -> Counseli
     session.status = Status.COMPLETED
     session.save(update_fields=["status"])
     record_event(session, counselor, Event.COMPLETED)
+    administrations_for_session(session=session)
     return session
 
 

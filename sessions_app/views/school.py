@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from accounts.permissions import school_admin_required
+from instruments.selectors import school_completion_counts
 from sessions_app.forms import BookingPolicyForm, EmergencyContactFormSet
 from sessions_app.policy import booking_policy_for
 from sessions_app.selectors import school_session_counts
@@ -37,4 +38,5 @@ def booking_settings(request: HttpRequest) -> HttpResponse:
 @school_admin_required
 def session_statistics(request: HttpRequest) -> HttpResponse:
     counts = school_session_counts(school=request.user.school)
+    counts["questionnaires"] = school_completion_counts(school=request.user.school)
     return render(request, "sessions_app/statistics.html", counts)

@@ -1173,6 +1173,7 @@ def test_full_lifecycle_records_each_change_with_its_actor(counselor, student, a
         (student.pk, Kind.SESSION_CONFIRMED),
         (student.pk, Kind.RESCHEDULE_PROPOSED),
         (counselor.pk, Kind.RESCHEDULE_ACCEPTED),
+        (student.pk, Kind.QUESTIONNAIRES_READY),
     ]
 
 

@@ -337,6 +337,7 @@ def test_the_school_admin_edits_the_booking_rules_and_contacts(client, school_ad
         "min_notice_hours": 4,
         "max_open_requests": 1,
         "late_cancel_hours": 12,
+        "questionnaire_open_days": 5,
         "consent_text": "Teks persetujuan sekolah kami.",
         "contacts-TOTAL_FORMS": len(contacts.forms),
         "contacts-INITIAL_FORMS": contacts.initial_form_count(),
@@ -354,6 +355,7 @@ def test_the_school_admin_edits_the_booking_rules_and_contacts(client, school_ad
     assert response.status_code == 302, response.context["contacts"].errors
     policy = booking_policy_for(school)
     assert (policy.horizon_days, policy.max_open_requests) == (14, 1)
+    assert policy.questionnaire_open_days == 5
     assert school.emergency_contacts.filter(name="Guru BK piket").exists()
 
 
