@@ -113,3 +113,34 @@ class CounselingSessionFactory(factory.django.DjangoModelFactory):
     description = "Saya sulit fokus belajar matematika."
     consent_text = "Persetujuan layanan konseling daring."
     consent_given_at = factory.LazyFunction(timezone.now)
+
+
+class AdministrationFactory(factory.django.DjangoModelFactory):
+    """An open questionnaire for a student from their counselor (times in UTC)."""
+
+    class Meta:
+        model = "instruments.Administration"
+
+    student = factory.SubFactory(StudentFactory)
+    counselor = factory.LazyAttribute(lambda o: o.student.student_profile.counselor)
+    school = factory.LazyAttribute(lambda o: o.student.school)
+    instrument_code = "amas"
+    phase = "treatment"
+    opens_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(hours=1))
+    closes_at = factory.LazyAttribute(lambda o: o.opens_at + datetime.timedelta(days=3))
+    notified_at = factory.LazyAttribute(lambda o: o.opens_at)
+
+
+class ResponseFactory(factory.django.DjangoModelFactory):
+    """A stored response. Pass `answers` as {"1": 3, ...}; scores are not computed here:
+    use instruments.services.response_submit where the scores matter."""
+
+    class Meta:
+        model = "instruments.Response"
+
+    administration = factory.SubFactory(AdministrationFactory)
+    answers = factory.LazyFunction(lambda: {str(n): 3 for n in range(1, 10)})
+    total = 27
+    band = "fairly_high"
+    subscale_scores = factory.LazyFunction(lambda: {"learning": 15, "evaluation": 12})
+    definition_version = "1.0"
