@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import School, SchoolClass, StudentProfile, User
+from instruments.demo import demo_measurements
 from sessions_app.models import Availability, CounselingSession
 from sessions_app.policy import booking_policy_for
 from sessions_app.services import session_confirm, session_request
@@ -80,6 +81,7 @@ class Command(BaseCommand):
         for counselor in counselors:
             self.availability(counselor)
         self.sessions(school)
+        demo_measurements(school)
 
     def account(self, school: School, username: str, name: str, role: str) -> User:
         user, _ = User.objects.update_or_create(
