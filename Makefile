@@ -20,6 +20,7 @@ $(BIN)/.dev-installed: $(BIN)/.runtime-installed requirements-dev.txt
 
 run: $(BIN)/.runtime-installed
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py rescore_responses
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo
 	@echo ""

@@ -73,7 +73,6 @@ def questionnaire_answer(request: HttpRequest, administration_id: int) -> HttpRe
                 % {"name": instrument.short_name},
             )
             return _next_page(request)
-        messages.error(request, _("Some questions have no answer yet. They are marked below."))
     return render(
         request,
         "instruments/answer.html",
