@@ -40,6 +40,7 @@ PHASE_VALUES = {
     "intervensi": Phase.TREATMENT,
     "sesi": Phase.TREATMENT,
     "follow-up": Phase.FOLLOW_UP,
+    "follow_up": Phase.FOLLOW_UP,
     "follow up": Phase.FOLLOW_UP,
     "followup": Phase.FOLLOW_UP,
     "tindak lanjut": Phase.FOLLOW_UP,

@@ -129,9 +129,9 @@ class Response(models.Model):
     )
     submitted_at = models.DateTimeField(default=timezone.now)
     # Item number (as text) → scale point, or text for free-text items.
-    answers = models.JSONField(default=dict)
+    answers = models.JSONField(default=dict, blank=True)  # {} for an imported total
     total = models.IntegerField(null=True, blank=True)
-    subscale_scores = models.JSONField(default=dict)
+    subscale_scores = models.JSONField(default=dict, blank=True)
     band = models.CharField(max_length=40, blank=True)
     definition_version = models.CharField(max_length=20)
     is_imported = models.BooleanField(default=False)

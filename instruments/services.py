@@ -151,7 +151,7 @@ def administrations_announce(*, now: datetime.datetime | None = None) -> int:
     """Tell students about scheduled questionnaires that have opened. Idempotent."""
     now = now or timezone.now()
     due = list(
-        Administration.objects.select_for_update()
+        Administration.objects.select_for_update(of=("self",))
         .filter(
             notified_at__isnull=True,
             cancelled_at__isnull=True,
@@ -169,7 +169,7 @@ def administrations_announce(*, now: datetime.datetime | None = None) -> int:
 
 def _locked(administration: Administration) -> Administration:
     return (
-        Administration.objects.select_for_update()
+        Administration.objects.select_for_update(of=("self",))
         .select_related("student__school")
         .get(pk=administration.pk)
     )
@@ -310,7 +310,9 @@ def response_create(
 def response_void(*, counselor: User, response: Response, reason: str) -> Response:
     """The counselor sets a response aside (kept, with who, when and why)."""
     response = (
-        Response.objects.select_for_update().select_related("administration").get(pk=response.pk)
+        Response.objects.select_for_update(of=("self",))
+        .select_related("administration")
+        .get(pk=response.pk)
     )
     if response.administration.counselor_id != counselor.pk:
         raise InstrumentError("not_allowed", _("This response is not yours to change."))

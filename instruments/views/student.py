@@ -32,6 +32,11 @@ def _next_page(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:student-home")
 
 
+def _already_saved(request: HttpRequest) -> HttpResponse:
+    messages.info(request, _("Your answers were already saved."))
+    return _next_page(request)
+
+
 @student_required
 def questionnaire_answer(request: HttpRequest, administration_id: int) -> HttpResponse:
     administration = student_administration_get(
@@ -39,6 +44,8 @@ def questionnaire_answer(request: HttpRequest, administration_id: int) -> HttpRe
     )
     instrument = administration.instrument
     refusal = refusal_for(administration, timezone.now())
+    if refusal is not None and refusal.code == "already_answered" and request.method == "POST":
+        return _already_saved(request)  # a second tap on "send"
     if refusal is not None or instrument is None:
         message = refusal.message if refusal else _("This questionnaire is no longer available.")
         status = 409 if request.method == "POST" else 200
@@ -51,28 +58,25 @@ def questionnaire_answer(request: HttpRequest, administration_id: int) -> HttpRe
     form = QuestionnaireForm(
         request.POST or None, instrument=instrument, counselor_name=_counselor_name(administration)
     )
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                response_submit(
-                    student=request.user, administration=administration, answers=form.answers()
-                )
-            except InstrumentError as error:
-                if error.code != "already_answered":
-                    return render(
-                        request,
-                        "instruments/closed.html",
-                        {"administration": administration, "message": error.message},
-                        status=409,
-                    )
-                messages.info(request, _("Your answers were already saved."))
-                return _next_page(request)
-            messages.success(
-                request,
-                _("Thank you! Your answers to %(name)s were saved.")
-                % {"name": instrument.short_name},
+    if request.method == "POST" and form.is_valid():
+        try:
+            response_submit(
+                student=request.user, administration=administration, answers=form.answers()
             )
-            return _next_page(request)
+        except InstrumentError as error:
+            if error.code != "already_answered":
+                return render(
+                    request,
+                    "instruments/closed.html",
+                    {"administration": administration, "message": error.message},
+                    status=409,
+                )
+            return _already_saved(request)
+        messages.success(
+            request,
+            _("Thank you! Your answers to %(name)s were saved.") % {"name": instrument.short_name},
+        )
+        return _next_page(request)
     return render(
         request,
         "instruments/answer.html",
