@@ -54,9 +54,13 @@ def administration_schedule(request: HttpRequest, student_id: int) -> HttpRespon
     student = counselor_client_get(counselor=request.user, student_id=student_id)
     form = ScheduleForm(request.POST)
     if form.is_valid():
+        data = dict(form.cleaned_data)
         try:
             created = administrations_schedule(
-                counselor=request.user, student=student, **form.cleaned_data
+                counselor=request.user,
+                student=student,
+                instrument_code=data.pop("instrument"),
+                **data,
             )
         except InstrumentError as error:
             form.add_error(None, error.message)
