@@ -18,7 +18,7 @@ from accounts.models import User
 from instruments.definitions import Instrument, all_instruments
 from instruments.models import Administration
 from instruments.scoring import Score, ScoringError, keyed_value, score_answers, score_total
-from instruments.services import InstrumentError, is_client_of, response_create
+from instruments.services import InstrumentError, is_client_of, lock_student, response_create
 
 Phase = Administration.Phase
 
@@ -283,7 +283,7 @@ def history_import(
     """Create every occasion of the file, or none (HistoryRejected with the plan)."""
     if not is_client_of(counselor, student):
         raise InstrumentError("not_client", _("This student is not one of your clients."))
-    User.objects.select_for_update().filter(pk=student.pk).exists()  # one import at a time
+    lock_student(student)  # one import at a time
     plan = history_plan(student=student, rows=rows)
     if not plan.is_valid:
         raise HistoryRejected(plan)

@@ -101,12 +101,12 @@ class Administration(models.Model):
             return self.Status.COMPLETED
         if self.cancelled_at is not None:
             return self.Status.CANCELLED
-        if self.skipped_at is not None:
-            return self.Status.SKIPPED
         if now < self.opens_at:
             return self.Status.SCHEDULED
         if now >= self.closes_at:
             return self.Status.EXPIRED
+        if self.skipped_at is not None:  # skipped, but the student may still answer
+            return self.Status.SKIPPED
         return self.Status.OPEN
 
     @property

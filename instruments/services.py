@@ -44,6 +44,12 @@ def is_client_of(counselor: User, student: User) -> bool:
     )
 
 
+def lock_student(student: User) -> None:
+    """Queue concurrent workflows on one student (a PostgreSQL row lock; SQLite's
+    IMMEDIATE transactions already run one writer at a time)."""
+    list(User.objects.select_for_update().filter(pk=student.pk).values("pk"))
+
+
 def administrations_for_session(*, session, now: datetime.datetime | None = None) -> int:
     """Send the after-session questionnaires of a completed session, once.
 
@@ -93,6 +99,7 @@ def administrations_schedule(
     now = now or timezone.now()
     if not is_client_of(counselor, student):
         raise InstrumentError("not_client", _("This student is not one of your clients."))
+    lock_student(student)  # a double click schedules the series once
     instrument = get_instrument(instrument_code)
     if instrument is None:
         raise InstrumentError("unknown_instrument", _("Choose one of the listed questionnaires."))
@@ -102,6 +109,8 @@ def administrations_schedule(
         raise InstrumentError(
             "bad_count", _("Schedule between 1 and %(max)d occasions.") % {"max": MAX_SCHEDULED}
         )
+    if open_days < 1 or interval_days < 1:
+        raise InstrumentError("bad_days", _("Use at least one day."))
     if count > 1 and open_days > interval_days:
         raise InstrumentError(
             "overlapping",
@@ -127,8 +136,7 @@ def administrations_schedule(
                 _("%(instrument)s is already scheduled for this student on %(date)s.")
                 % {"instrument": instrument.short_name, "date": formats.date_format(day, "j F Y")},
             )
-        opens_at = datetime.datetime.combine(day, datetime.time(OPENING_HOUR), tzinfo=zone)
-        opens_at = max(opens_at, now)
+        opening = datetime.datetime.combine(day, datetime.time(OPENING_HOUR), tzinfo=zone)
         created.append(
             Administration(
                 school_id=student.school_id,
@@ -136,8 +144,8 @@ def administrations_schedule(
                 counselor=counselor,
                 instrument_code=instrument.code,
                 phase=phase,
-                opens_at=opens_at,
-                closes_at=opens_at + datetime.timedelta(days=open_days),
+                opens_at=max(opening, now),  # scheduled for today, after 06:00: open now
+                closes_at=opening + datetime.timedelta(days=open_days),
                 created_by=counselor,
             )
         )
