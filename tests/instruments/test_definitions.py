@@ -12,10 +12,13 @@ from instruments.definitions import (
     REQUIRED_CODES,
     DefinitionError,
     Text,
+    get_instrument,
     load_definition,
     load_directories,
     parse_definition,
+    registry_load,
 )
+from instruments.forms import ScheduleForm
 
 SHIPPED = {
     # file name: (code, number of items, number of scale items, scored)
@@ -435,3 +438,33 @@ def test_missing_directory_is_refused_naming_it(tmp_path):
         DefinitionError, match=re.escape(f"{missing}: instrument directory does not exist")
     ):
         load_directories([BUILT_IN_DIRECTORY, missing])
+
+
+# --- The registry Django loads at start-up --------------------------------------------
+
+
+@pytest.fixture
+def restore_registry(settings):
+    yield settings
+    settings.INSTRUMENT_DIRS = []
+    registry_load()
+
+
+def test_a_schools_broken_file_stops_start_up_naming_it(restore_registry, tmp_path):
+    definition = minimal_definition()
+    definition["subscales"][0]["items"] = [1, 7]
+    write_json(tmp_path / "school-scale.json", definition)
+    restore_registry.INSTRUMENT_DIRS = [str(tmp_path)]
+
+    with pytest.raises(DefinitionError, match=r"school-scale\.json: subscale 'first' names item 7"):
+        registry_load()
+
+
+def test_a_schools_own_instrument_can_be_scheduled_by_counselors(restore_registry, tmp_path):
+    write_json(tmp_path / "mini.json", minimal_definition())
+    restore_registry.INSTRUMENT_DIRS = [str(tmp_path)]
+    registry_load()
+
+    assert get_instrument("mini").version == "1.0"
+    codes = [code for code, _label in ScheduleForm().fields["instrument"].choices]
+    assert codes == ["amas", "mini", "wai-sr"]  # the optional evaluation is not scheduled
