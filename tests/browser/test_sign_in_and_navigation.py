@@ -51,6 +51,9 @@ def test_every_navigation_link_works_on_a_phone(request, live_url, phone, person
         toggler = phone.locator(".navbar-toggler")
         expect(toggler).to_be_visible()  # the menu is collapsed on a phone
         toggler.click()
+        # Click only once the menu has finished opening: during Bootstrap's collapse
+        # animation the link moves and a click can miss it.
+        expect(phone.locator("#main-nav")).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
         link = phone.locator(f"#main-nav a.nav-link[href='{href}']")
         expect(link).to_be_visible()
         link.click()
