@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class InstrumentsConfig(AppConfig):
-    """Questionnaire definitions, administrations, responses and scoring ."""
+    """Questionnaire definitions, administrations, responses and scoring."""
 
     name = "instruments"
     verbose_name = _("Instruments")

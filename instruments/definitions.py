@@ -123,9 +123,6 @@ class Instrument:
     def band_for(self, total: int) -> Band | None:
         return next((band for band in self.bands if band.min <= total <= band.max), None)
 
-    def subscale(self, code: str) -> Subscale | None:
-        return next((subscale for subscale in self.subscales if subscale.code == code), None)
-
 
 def _text(value: Any, where: str) -> Text:
     if not isinstance(value, dict) or not all(
@@ -194,6 +191,8 @@ def _items(data: dict) -> tuple[Item, ...]:
         required = raw.get("required", kind == "choice")
         if not isinstance(required, bool):
             raise DefinitionError(f"item {number}: 'required' must be true or false")
+        if kind == "choice" and not required:
+            raise DefinitionError(f"item {number}: a scale item is always required")
         text = _text(raw.get("text"), f"item {number}")
         items[number] = Item(number=number, text=text, kind=kind, required=required)
     if min(items) < 1:

@@ -33,9 +33,9 @@ def answers_for_total(instrument: Instrument, total: int) -> dict[int, int]:
 def _answer(administration: Administration, answers: dict[int, int], when) -> None:
     instrument = administration.instrument
     response_create(
-        administration,
-        instrument,
-        score_answers(instrument, answers),
+        administration=administration,
+        instrument=instrument,
+        score=score_answers(instrument, answers),
         answers={str(number): value for number, value in answers.items()},
         submitted_at=when,
     )

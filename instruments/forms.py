@@ -52,7 +52,7 @@ class QuestionnaireForm(forms.Form):
         )
 
     def items(self):
-        """(item, bound field, position) for the template."""
+        """(item, bound field, position, number of items) for the template."""
         total = len(self.instrument.items)
         return [
             (field.item, self[name], field.item.number, total)

@@ -45,7 +45,7 @@ PHASE_VALUES = {
     "followup": Phase.FOLLOW_UP,
     "tindak lanjut": Phase.FOLLOW_UP,
 }
-DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
+NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T].*)?$")
 # An imported occasion is placed at noon of its day in the school's zone.
 OCCASION_HOUR = 12
 
@@ -80,6 +80,7 @@ class OccasionPlan:
 @dataclass
 class HistoryPlan:
     rows: list[OccasionPlan]
+    month_first: bool = False  # how numeric dates such as 01/02/2026 were read
 
     @property
     def bad_rows(self) -> list[OccasionPlan]:
@@ -134,14 +135,36 @@ def parse_history(content: bytes) -> list[tuple[int, dict[str, str]]]:
     ]
 
 
-def _parse_date(text: str) -> datetime.date | None:
+def _date_parts(text: str) -> tuple[int, int, int] | None:
+    """(first, second, year) of a date written 31/01/2026, 1-5-2026 or 31.01.2026."""
+    match = NUMERIC_DATE.match(text.strip())
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def month_comes_first(date_texts: list[str]) -> bool:
+    """Whether a file writes its dates month first (1/31/2026, as a US-English Google
+    Forms export does). Day first, as in Indonesia, unless a date shows otherwise."""
+    parts = [found for text in date_texts if (found := _date_parts(text))]
+    return any(second > 12 for _first, second, _year in parts) and not any(
+        first > 12 for first, _second, _year in parts
+    )
+
+
+def _parse_date(text: str, *, month_first: bool = False) -> datetime.date | None:
     text = text.strip().split(" ")[0].split("T")[0]
-    for pattern in DATE_FORMATS:
-        try:
-            return datetime.datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    return None
+    try:
+        return datetime.datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        pass
+    parts = _date_parts(text)
+    if parts is None:
+        return None
+    first, second, year = parts
+    day, month = (second, first) if month_first else (first, second)
+    try:
+        return datetime.date(year, month, day)
+    except ValueError:
+        return None
 
 
 def _instrument_for(text: str) -> Instrument | None:
@@ -223,12 +246,14 @@ def history_plan(
         ).values_list("instrument_code", "opens_at")
     }
     seen: dict[tuple[str, datetime.date], int] = {}
-    plan = HistoryPlan(rows=[])
+    plan = HistoryPlan(
+        rows=[], month_first=month_comes_first([values.get("date", "") for _l, values in rows])
+    )
     for line, values in rows:
         row = OccasionPlan(line=line, values=values)
         plan.rows.append(row)
         date_text = values.get("date", "").strip()
-        row.date = _parse_date(date_text) if date_text else None
+        row.date = _parse_date(date_text, month_first=plan.month_first) if date_text else None
         if not date_text:
             row.errors.append(_("The date is missing."))
         elif row.date is None:
@@ -304,9 +329,9 @@ def history_import(
             notified_at=now,
         )
         response_create(
-            administration,
-            row.instrument,
-            row.score,
+            administration=administration,
+            instrument=row.instrument,
+            score=row.score,
             answers={str(number): value for number, value in row.answers.items()},
             submitted_at=occasion,
             is_imported=True,

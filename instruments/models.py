@@ -30,13 +30,15 @@ class Administration(models.Model):
         SKIPPED = "skipped", _("Skipped")
         CANCELLED = "cancelled", _("Cancelled")
 
-    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="administrations")
+    # PROTECT, as sessions do: deleting a person must not silently delete measurements.
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="administrations")
     student = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="administrations"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="administrations"
     )
-    # The counselor the answers belong to: the student's counselor when it was sent.
+    # Who sent it (the student's counselor then). Access follows the student's current
+    # counselor, who sees the whole history.
     counselor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="client_administrations"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="client_administrations"
     )
     instrument_code = models.CharField(_("instrument"), max_length=40)
     phase = models.CharField(_("phase"), max_length=20, choices=Phase.choices)
@@ -113,9 +115,6 @@ class Administration(models.Model):
     def status(self) -> str:
         return self.status_at(timezone.now())
 
-    def get_status_display(self) -> str:
-        return self.Status(self.status).label
-
 
 class Response(models.Model):
     """One student's answers to one administration, with the scores they give.
@@ -162,19 +161,3 @@ class Response(models.Model):
         return {
             int(number): value for number, value in self.answers.items() if isinstance(value, int)
         }
-
-    def band_label(self) -> str:
-        instrument = self.administration.instrument
-        band = instrument.band(self.band) if instrument else None
-        return str(band.label) if band else self.band
-
-    def subscale_rows(self) -> list[tuple[str, int]]:
-        """(subscale name, score) in the definition's order."""
-        instrument = self.administration.instrument
-        if instrument is None:
-            return list(self.subscale_scores.items())
-        return [
-            (str(subscale.name), self.subscale_scores[subscale.code])
-            for subscale in instrument.subscales
-            if subscale.code in self.subscale_scores
-        ]

@@ -4,6 +4,10 @@ deviation, corrected item–total correlation (under .30 flagged) and alpha if d
 
 Only complete item answers count (an imported total has no items); voided responses
 are left out; reverse-keyed items are keyed first.
+
+Over the whole school a counselor also sees other counselors' clients, so that view
+leaves out item means and SDs (with the response count, they would give away a new
+response's answers by subtraction) and needs many more responses.
 """
 
 import math
@@ -20,14 +24,15 @@ from instruments.scoring import keyed_value
 
 VALID_ITEM_TOTAL = 0.30
 MIN_RESPONSES = 5
+MIN_SCHOOL_RESPONSES = 30
 
 
 @dataclass(frozen=True)
 class ItemStatistics:
     number: int
     text: str
-    mean: float
-    sd: float
+    mean: float | None  # None over the whole school
+    sd: float | None
     item_total: float | None
     alpha_if_deleted: float | None
 
@@ -51,14 +56,17 @@ class ScaleReliability:
 class InstrumentReliability:
     instrument: Instrument
     responses: int
+    minimum: int = MIN_RESPONSES
     scales: list[ScaleReliability] = field(default_factory=list)
 
     @property
     def has_enough(self) -> bool:
-        return self.responses >= MIN_RESPONSES
+        return self.responses >= self.minimum
 
 
-def scale_reliability(name: str, rows: list[list[int]], items, counselor_name: str):
+def scale_reliability(
+    name: str, rows: list[list[int]], items, counselor_name: str, *, with_means: bool = True
+) -> ScaleReliability:
     alphas = alpha_if_deleted(rows)
     correlations = corrected_item_total(rows)
     statistics = []
@@ -68,8 +76,8 @@ def scale_reliability(name: str, rows: list[list[int]], items, counselor_name: s
             ItemStatistics(
                 number=item.number,
                 text=item.text_for(counselor_name),
-                mean=mean(column),
-                sd=math.sqrt(variance(column)),
+                mean=mean(column) if with_means else None,
+                sd=math.sqrt(variance(column)) if with_means else None,
                 item_total=correlations[index],
                 alpha_if_deleted=alphas[index],
             )
@@ -83,7 +91,7 @@ def reliability_report(*, counselor: User, whole_school: bool) -> list[Instrumen
         voided_at__isnull=True, administration__school_id=counselor.school_id
     )
     if not whole_school:
-        responses = responses.filter(administration__counselor=counselor)
+        responses = responses.filter(administration__student__student_profile__counselor=counselor)
     answers_by_code: dict[str, list[dict]] = {}
     for code, answers in responses.values_list("administration__instrument_code", "answers"):
         answers_by_code.setdefault(code, []).append(answers)
@@ -98,21 +106,25 @@ def reliability_report(*, counselor: User, whole_school: bool) -> list[Instrumen
             for answers in answers_by_code.get(instrument.code, [])
             if all(isinstance(answers.get(str(item.number)), int) for item in items)
         ]
-        report = InstrumentReliability(instrument=instrument, responses=len(rows))
-        if report.has_enough:
-            report.scales.append(
-                scale_reliability(str(_("Whole scale")), rows, items, counselor_name)
+        report = InstrumentReliability(
+            instrument=instrument,
+            responses=len(rows),
+            minimum=MIN_SCHOOL_RESPONSES if whole_school else MIN_RESPONSES,
+        )
+        if not report.has_enough:
+            reports.append(report)
+            continue
+        scales = [(str(_("Whole scale")), items, rows)]
+        positions = {item.number: index for index, item in enumerate(items)}
+        for subscale in instrument.subscales:
+            subscale_rows = [[row[positions[n]] for n in subscale.items] for row in rows]
+            subscale_items = [instrument.item(number) for number in subscale.items]
+            scales.append((str(subscale.name), subscale_items, subscale_rows))
+        report.scales = [
+            scale_reliability(
+                name, scale_rows, scale_items, counselor_name, with_means=not whole_school
             )
-            positions = {item.number: index for index, item in enumerate(items)}
-            for subscale in instrument.subscales:
-                subscale_items = [instrument.item(number) for number in subscale.items]
-                subscale_rows = [
-                    [row[positions[number]] for number in subscale.items] for row in rows
-                ]
-                report.scales.append(
-                    scale_reliability(
-                        str(subscale.name), subscale_rows, subscale_items, counselor_name
-                    )
-                )
+            for name, scale_items, scale_rows in scales
+        ]
         reports.append(report)
     return reports

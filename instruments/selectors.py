@@ -33,6 +33,7 @@ def student_open_administrations(
             closes_at__gt=now,
             cancelled_at__isnull=True,
             skipped_at__isnull=True,
+            is_imported=False,
         )
         .exclude(Exists(live))
         .select_related("session")
@@ -114,11 +115,13 @@ def _occasion(instrument: Instrument, administration: Administration, counselor_
 def client_history(
     *, counselor: User, student: User, now: datetime.datetime | None = None
 ) -> list[InstrumentHistory]:
-    """Every administration of the client by this counselor, grouped by instrument."""
+    """Every administration of the client, grouped by instrument (the caller has checked
+    that the student is the counselor's client: their current counselor sees all of it,
+    including what an earlier counselor collected)."""
     now = now or timezone.now()
-    administrations = _with_responses(
-        Administration.objects.filter(student=student, counselor=counselor)
-    ).order_by("opens_at", "pk")
+    administrations = _with_responses(Administration.objects.filter(student=student)).order_by(
+        "opens_at", "pk"
+    )
     histories = {instrument.code: InstrumentHistory(instrument) for instrument in all_instruments()}
     for administration in administrations:
         history = histories.get(administration.instrument_code)
@@ -133,7 +136,7 @@ def counselor_administration_get(*, counselor: User, administration_id: int) -> 
     return get_object_or_404(
         Administration.objects.select_related("student"),
         pk=administration_id,
-        counselor=counselor,
+        student__student_profile__counselor=counselor,
     )
 
 
@@ -141,7 +144,7 @@ def counselor_response_get(*, counselor: User, response_id: int) -> Response:
     return get_object_or_404(
         Response.objects.select_related("administration__student"),
         pk=response_id,
-        administration__counselor=counselor,
+        administration__student__student_profile__counselor=counselor,
     )
 
 

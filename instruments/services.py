@@ -121,22 +121,25 @@ def administrations_schedule(
     zone = student.school.zone()
     if first_date < timezone.localdate(now, timezone=zone):
         raise InstrumentError("in_past", _("The first date cannot be in the past."))
-    taken = set(
+    # Windows the student already has for this instrument: a new one may not overlap
+    # them, or the student would see the same questionnaire twice at once.
+    taken = list(
         Administration.objects.filter(
             student=student, instrument_code=instrument.code, cancelled_at__isnull=True
-        ).values_list("opens_at", flat=True)
+        ).values_list("opens_at", "closes_at")
     )
-    taken_days = {timezone.localdate(moment, timezone=zone) for moment in taken}
     created = []
     for index in range(count):
         day = first_date + datetime.timedelta(days=index * interval_days)
-        if day in taken_days:
+        opening = datetime.datetime.combine(day, datetime.time(OPENING_HOUR), tzinfo=zone)
+        opens_at = max(opening, now)  # scheduled for today, after 06:00: open now
+        closes_at = opening + datetime.timedelta(days=open_days)
+        if any(opens_at < until and since < closes_at for since, until in taken):
             raise InstrumentError(
                 "duplicate",
                 _("%(instrument)s is already scheduled for this student on %(date)s.")
                 % {"instrument": instrument.short_name, "date": formats.date_format(day, "j F Y")},
             )
-        opening = datetime.datetime.combine(day, datetime.time(OPENING_HOUR), tzinfo=zone)
         created.append(
             Administration(
                 school_id=student.school_id,
@@ -144,30 +147,29 @@ def administrations_schedule(
                 counselor=counselor,
                 instrument_code=instrument.code,
                 phase=phase,
-                opens_at=max(opening, now),  # scheduled for today, after 06:00: open now
-                closes_at=opening + datetime.timedelta(days=open_days),
+                opens_at=opens_at,
+                closes_at=closes_at,
                 created_by=counselor,
             )
         )
     Administration.objects.bulk_create(created)
-    administrations_announce(now=now)
+    administrations_announce(now=now, student=student)
     return created
 
 
 @transaction.atomic
-def administrations_announce(*, now: datetime.datetime | None = None) -> int:
-    """Tell students about scheduled questionnaires that have opened. Idempotent."""
+def administrations_announce(
+    *, now: datetime.datetime | None = None, student: User | None = None
+) -> int:
+    """Tell students (or one student) about scheduled questionnaires that have opened.
+    Idempotent."""
     now = now or timezone.now()
-    due = list(
-        Administration.objects.select_for_update(of=("self",))
-        .filter(
-            notified_at__isnull=True,
-            cancelled_at__isnull=True,
-            opens_at__lte=now,
-            closes_at__gt=now,
-        )
-        .select_related("student__school")
+    due = Administration.objects.select_for_update(of=("self",)).filter(
+        notified_at__isnull=True, cancelled_at__isnull=True, opens_at__lte=now, closes_at__gt=now
     )
+    if student is not None:
+        due = due.filter(student=student)
+    due = list(due.select_related("student__school"))
     for student_id in sorted({administration.student_id for administration in due}):
         student = next(a.student for a in due if a.student_id == student_id)
         notify(user=student, kind=Notification.Kind.QUESTIONNAIRE_OPENED)
@@ -186,7 +188,7 @@ def _locked(administration: Administration) -> Administration:
 @transaction.atomic
 def administration_cancel(*, counselor: User, administration: Administration) -> Administration:
     administration = _locked(administration)
-    if administration.counselor_id != counselor.pk:
+    if not is_client_of(counselor, administration.student):
         raise InstrumentError("not_allowed", _("This questionnaire is not yours to change."))
     if administration.status not in (Status.SCHEDULED, Status.OPEN):
         raise InstrumentError(
@@ -207,9 +209,11 @@ def administration_skip(*, student: User, administration: Administration) -> Adm
     instrument = administration.instrument
     if instrument is None or not instrument.is_optional:
         raise InstrumentError("required", _("This questionnaire cannot be skipped."))
-    if administration.status == Status.OPEN:
-        administration.skipped_at = timezone.now()
-        administration.save(update_fields=["skipped_at"])
+    refusal = refusal_for(administration, timezone.now())
+    if refusal is not None:
+        raise refusal
+    administration.skipped_at = timezone.now()
+    administration.save(update_fields=["skipped_at"])
     return administration
 
 
@@ -217,6 +221,10 @@ def refusal_for(administration: Administration, now: datetime.datetime) -> Instr
     """Why this administration cannot be answered now, or None if it can."""
     status = administration.status_at(now)
     student = administration.student
+    if administration.is_imported and status != Status.COMPLETED:
+        return InstrumentError(
+            "imported", _("This is an earlier measurement your counselor recorded.")
+        )
     if status == Status.COMPLETED:
         return InstrumentError(
             "already_answered",
@@ -280,7 +288,11 @@ def response_submit(
     try:
         with transaction.atomic():
             response = response_create(
-                administration, instrument, score, answers=stored, submitted_at=now
+                administration=administration,
+                instrument=instrument,
+                score=score,
+                answers=stored,
+                submitted_at=now,
             )
     except IntegrityError as error:  # a concurrent submit won (SQLite has no row lock)
         raise InstrumentError("already_answered", _("Your answers were already saved.")) from error
@@ -291,10 +303,10 @@ def response_submit(
 
 
 def response_create(
+    *,
     administration: Administration,
     instrument: Instrument,
     score: Score,
-    *,
     answers: dict[str, int | str],
     submitted_at: datetime.datetime,
     is_imported: bool = False,
@@ -319,10 +331,10 @@ def response_void(*, counselor: User, response: Response, reason: str) -> Respon
     """The counselor sets a response aside (kept, with who, when and why)."""
     response = (
         Response.objects.select_for_update(of=("self",))
-        .select_related("administration")
+        .select_related("administration__student__student_profile")
         .get(pk=response.pk)
     )
-    if response.administration.counselor_id != counselor.pk:
+    if not is_client_of(counselor, response.administration.student):
         raise InstrumentError("not_allowed", _("This response is not yours to change."))
     if response.is_voided:
         raise InstrumentError("already_voided", _("This response was already voided."))

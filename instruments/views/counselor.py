@@ -16,7 +16,7 @@ from instruments.importing import (
     history_plan,
     parse_history,
 )
-from instruments.reliability import MIN_RESPONSES, VALID_ITEM_TOTAL, reliability_report
+from instruments.reliability import VALID_ITEM_TOTAL, reliability_report
 from instruments.selectors import (
     client_history,
     counselor_administration_get,
@@ -174,7 +174,6 @@ def reliability(request: HttpRequest) -> HttpResponse:
         {
             "reports": reliability_report(counselor=request.user, whole_school=whole_school),
             "whole_school": whole_school,
-            "min_responses": MIN_RESPONSES,
             "valid_item_total": VALID_ITEM_TOTAL,
         },
     )

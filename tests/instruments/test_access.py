@@ -333,19 +333,26 @@ def test_another_counselor_cannot_void_or_cancel(client, request, answered, sche
     assert scheduled.cancelled_at is None
 
 
-def test_the_students_new_counselor_cannot_void_what_the_previous_counselor_collected(
-    client, other_counselor, student, answered
+def test_after_a_reassignment_only_the_new_counselor_sees_and_voids_the_history(
+    client, counselor, other_counselor, student, answered
 ):
-    # The answers belong to the counselor who sent the questionnaire.
+    # Access follows the student's current counselor, who sees the whole history.
     student.student_profile.counselor = other_counselor
     student.student_profile.save()
-    client.force_login(other_counselor)
-    response = client.post(
-        reverse("instruments:response-void", args=[answered.pk]), {"reason": "Saya konselor baru."}
-    )
-    assert response.status_code == 404
+    void_url = reverse("instruments:response-void", args=[answered.pk])
+    client_url = reverse("instruments:client-detail", args=[student.pk])
+
+    client.force_login(counselor)
+    assert client.get(client_url).status_code == 404
+    assert client.post(void_url, {"reason": "Saya konselor lama."}).status_code == 404
     answered.refresh_from_db()
     assert answered.voided_at is None
+
+    client.force_login(other_counselor)
+    assert str(answered.total) in client.get(client_url).content.decode()
+    assert client.post(void_url, {"reason": "Saya konselor baru."}).status_code == 302
+    answered.refresh_from_db()
+    assert answered.voided_by == other_counselor
 
 
 @pytest.mark.parametrize("person", ["student", "school_admin", "foreign_admin"])
@@ -481,7 +488,7 @@ def test_another_schools_admin_does_not_count_this_schools_questionnaires(
 # --- A counselor sees only their own clients' answers ----------------------------------
 
 
-def test_the_client_page_shows_only_the_counselors_own_administrations(
+def test_the_client_page_shows_the_clients_whole_history_and_nobody_elses(
     client, counselor, other_counselor, student, other_student
 ):
     mine = AdministrationFactory(student=student)
@@ -494,15 +501,15 @@ def test_the_client_page_shows_only_the_counselors_own_administrations(
     client.force_login(counselor)
     response = client.get(reverse("instruments:client-detail", args=[student.pk]))
     assert response.status_code == 200
-    shown = [
+    shown = {
         occasion.administration.pk
         for history in response.context["histories"]
         for occasion in history.occasions
-    ]
-    assert shown == [mine.pk]
+    }
+    assert shown == {mine.pk, earlier.pk}  # the current counselor sees the whole history
     body = response.content.decode()
     assert reverse("instruments:response-void", args=[theirs.responses.get().pk]) not in body
-    assert reverse("instruments:response-void", args=[earlier.responses.get().pk]) not in body
+    assert reverse("instruments:response-void", args=[earlier.responses.get().pk]) in body
 
 
 def amas_report(response):

@@ -53,6 +53,14 @@ def minimal_definition() -> dict:
     }
 
 
+@pytest.fixture(autouse=True)
+def default_language():
+    """Text shows the active language; start every test from the default, whatever an
+    earlier test in this process activated."""
+    with translation.override("id"):
+        yield
+
+
 @pytest.fixture
 def definition() -> dict:
     return minimal_definition()
@@ -172,7 +180,7 @@ def test_minimal_definition_is_accepted(definition):
 
     assert instrument.code == "mini"
     assert (instrument.total_min, instrument.total_max) == (3, 15)
-    assert instrument.subscale("first").items == (1, 2)
+    assert instrument.subscales[0].items == (1, 2)
 
 
 def test_definition_with_a_missing_item_number_is_refused(definition):
@@ -468,3 +476,9 @@ def test_a_schools_own_instrument_can_be_scheduled_by_counselors(restore_registr
     assert get_instrument("mini").version == "1.0"
     codes = [code for code, _label in ScheduleForm().fields["instrument"].choices]
     assert codes == ["amas", "mini", "wai-sr"]  # the optional evaluation is not scheduled
+
+
+def test_a_scale_item_cannot_be_made_optional(definition):
+    definition["items"][1]["required"] = False
+    with pytest.raises(DefinitionError, match="item 2: a scale item is always required"):
+        parse_definition(definition)

@@ -735,3 +735,58 @@ def test_two_simultaneous_imports_of_the_same_file_store_it_once(student, counse
     assert sorted(outcomes) == ["imported", "rejected"]
     assert Administration.objects.count() == 2
     assert Response.objects.count() == 2
+
+
+# --- Which comes first in 01/02/2026: the day or the month -----------------------------
+
+
+def test_numeric_dates_are_read_day_first_when_the_file_does_not_say_otherwise(student):
+    content = csv_file(
+        csv_row("01/02/2026", "baseline", "amas", total=20),
+        csv_row("05/03/2026", "baseline", "amas", total=21),
+    )
+    plan = plan_for(student, content)
+    assert plan.is_valid and not plan.month_first
+    assert [row.date for row in plan.rows] == [datetime.date(2026, 2, 1), datetime.date(2026, 3, 5)]
+
+
+def test_a_us_google_forms_export_is_read_month_first_for_every_row(student):
+    # "1/31/2026 10:00:00" can only be month first, so "2/3/2026" is 3 February, not 2 March.
+    content = csv_file(
+        csv_row("1/31/2026 10:00:00", "baseline", "amas", total=20),
+        csv_row("2/3/2026 09:15:00", "baseline", "amas", total=21),
+    )
+    plan = plan_for(student, content)
+    assert plan.is_valid and plan.month_first
+    assert [row.date for row in plan.rows] == [
+        datetime.date(2026, 1, 31),
+        datetime.date(2026, 2, 3),
+    ]
+
+
+def test_the_preview_says_how_numeric_dates_were_read(client, counselor, student):
+    client.force_login(counselor)
+    upload = SimpleUploadedFile(
+        "forms.csv", csv_file(csv_row("1/31/2026", "baseline", "amas", total=20))
+    )
+    client.post(reverse("instruments:import-upload", args=[student.pk]), {"file": upload})
+    page = client.get(reverse("instruments:import-preview", args=[student.pk]))
+    assert page.context["plan"].month_first
+    assert 'id="date-order"' in page.content.decode()
+
+
+def test_an_imported_occasion_is_never_offered_to_the_student(client, counselor, student):
+    # Dated today, so its noon-to-noon window is open now; voided, it has no live answer.
+    today = datetime.date.today().strftime("%Y-%m-%d")
+    content = csv_file(csv_row(today, "baseline", "amas", total=20))
+    history_import(counselor=counselor, student=student, rows=parse_history(content))
+    response = Response.objects.get()
+    response.voided_at = response.submitted_at
+    response.save()
+
+    client.force_login(student)
+    home = client.get(reverse("accounts:student-home"))
+    assert home.context["questionnaires"] == []
+    page = client.post(reverse("instruments:answer", args=[response.administration_id]), {})
+    assert page.status_code == 409
+    assert Response.objects.count() == 1

@@ -67,7 +67,9 @@ def columns(rows: list[list[int]], numbers: list[int]) -> np.ndarray:
     return np.array([[row[number - 1] for number in numbers] for row in rows], dtype=float)
 
 
-def assert_scale_matches_numpy(scale, rows: list[list[int]], numbers: list[int]) -> None:
+def assert_scale_matches_numpy(
+    scale, rows: list[list[int]], numbers: list[int], *, with_means: bool = True
+) -> None:
     matrix = columns(rows, numbers)
     assert [item.number for item in scale.items] == numbers
     assert scale.alpha == pytest.approx(numpy_alpha(matrix), **EXACT)
@@ -77,20 +79,23 @@ def assert_scale_matches_numpy(scale, rows: list[list[int]], numbers: list[int])
         rest = totals - column  # the other items of the same (sub)scale
         expected_r = scipy_stats.pearsonr(column, rest).statistic
         assert item.item_total == pytest.approx(expected_r, **EXACT), item.number
-        assert item.mean == pytest.approx(column.mean(), **EXACT), item.number
-        assert item.sd == pytest.approx(column.std(ddof=1), **EXACT), item.number
+        if with_means:
+            assert item.mean == pytest.approx(column.mean(), **EXACT), item.number
+            assert item.sd == pytest.approx(column.std(ddof=1), **EXACT), item.number
+        else:  # the whole school: means would give a new response away by subtraction
+            assert (item.mean, item.sd) == (None, None)
         expected_alpha = numpy_alpha(np.delete(matrix, index, axis=1))
         assert item.alpha_if_deleted == pytest.approx(expected_alpha, **EXACT), item.number
         assert item.is_flagged == (expected_r < 0.30), item.number
 
 
-def assert_report_matches_numpy(report, rows: list[list[int]]) -> None:
+def assert_report_matches_numpy(report, rows: list[list[int]], *, with_means: bool = True) -> None:
     assert report.responses == len(rows)
     assert report.has_enough
     whole, learning, evaluation = report.scales
-    assert_scale_matches_numpy(whole, rows, WHOLE)
-    assert_scale_matches_numpy(learning, rows, LEARNING)
-    assert_scale_matches_numpy(evaluation, rows, EVALUATION)
+    assert_scale_matches_numpy(whole, rows, WHOLE, with_means=with_means)
+    assert_scale_matches_numpy(learning, rows, LEARNING, with_means=with_means)
+    assert_scale_matches_numpy(evaluation, rows, EVALUATION, with_means=with_means)
 
 
 # --- Tests -------------------------------------------------------------------------------
@@ -270,25 +275,38 @@ def foreign_client(foreign_student, foreign_counselor):
 def test_the_whole_school_includes_other_counselors_clients_but_never_another_school(
     student, counselor, other_student, other_counselor, foreign_client, foreign_counselor
 ):
-    mine, theirs = MATRIX_8[:5], MATRIX_8[5:]
+    mine, theirs = MATRIX_8 * 2, MATRIX_8[::-1] * 2  # 16 + 16: above the school minimum
     for answers in mine:
         respond(student, answers)
     for answers in theirs:
         respond(other_student, answers)
     # Another school's responses: all 5s and all 1s, which would change every number.
-    foreign = [[5] * 9, [1] * 9, [5] * 9, [1] * 9, [5, 4, 5, 4, 5, 4, 5, 4, 5]]
+    foreign = [[5] * 9, [1] * 9, [5] * 9, [1] * 9, [5, 4, 5, 4, 5, 4, 5, 4, 5]] * 6
     for answers in foreign:
         respond(foreign_client, answers)
 
     assert_report_matches_numpy(amas_report(counselor, whole_school=False), mine)
-    assert_report_matches_numpy(amas_report(counselor, whole_school=True), MATRIX_8)
-    # The other counselor's own scope: their three clients' responses only.
-    theirs_only = amas_report(other_counselor, whole_school=False)
-    assert theirs_only.responses == 3
-    assert not theirs_only.has_enough
-    assert amas_report(other_counselor, whole_school=True).responses == 8
+    school = amas_report(counselor, whole_school=True)
+    assert_report_matches_numpy(school, mine + theirs, with_means=False)
+    assert amas_report(other_counselor, whole_school=False).responses == 16
+    assert amas_report(other_counselor, whole_school=True).responses == 32
     # The other school sees only its own.
-    assert_report_matches_numpy(amas_report(foreign_counselor, whole_school=True), foreign)
+    assert_report_matches_numpy(
+        amas_report(foreign_counselor, whole_school=True), foreign, with_means=False
+    )
+
+
+def test_the_whole_school_needs_thirty_responses(student, counselor, other_student):
+    for answers in MATRIX_8 * 3:  # 24 of the counselor's own: enough for "my clients"
+        respond(student, answers)
+    for answers in MATRIX_8[:5]:
+        respond(other_student, answers)
+
+    assert amas_report(counselor, whole_school=False).has_enough
+    school = amas_report(counselor, whole_school=True)
+    assert (school.responses, school.has_enough, school.scales) == (29, False, [])
+    respond(other_student, MATRIX_8[5])
+    assert amas_report(counselor, whole_school=True).has_enough
 
 
 @pytest.mark.parametrize(("query", "expected"), [("", 5), ("?scope=school", 8)])
@@ -304,3 +322,4 @@ def test_the_reliability_page_reports_the_chosen_scope(
     assert response.status_code == 200
     reports = {report.instrument.code: report for report in response.context["reports"]}
     assert reports["amas"].responses == expected
+    assert ('id="school-scope-note"' in response.content.decode()) == (query == "?scope=school")

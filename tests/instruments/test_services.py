@@ -300,6 +300,20 @@ def test_announcing_skips_cancelled_and_already_closed_questionnaires(counselor,
     assert notifications(student, Kind.QUESTIONNAIRE_OPENED) == 0
 
 
+def test_scheduling_announces_only_that_students_questionnaires(counselor, student, other_student):
+    AdministrationFactory(  # due at SATURDAY too, but left for the cron run
+        student=other_student,
+        opens_at=SATURDAY - hours(1),
+        closes_at=SATURDAY + days(3),
+        notified_at=None,
+    )
+
+    schedule(counselor, student, count=1, first_date=SATURDAY.date())
+
+    assert notifications(student, Kind.QUESTIONNAIRE_OPENED) == 1
+    assert notifications(other_student, Kind.QUESTIONNAIRE_OPENED) == 0
+
+
 def test_one_announcement_per_student_however_many_questionnaires_opened(counselor, student):
     for code in ("amas", "wai-sr"):
         open_at_now(student, code, notified_at=None)
@@ -396,14 +410,41 @@ def test_an_occasion_already_scheduled_that_day_refuses_the_whole_series(counsel
     assert not Notification.objects.exists()
 
 
-def test_duplicate_occasions_are_judged_by_the_school_day(counselor, student):
-    # 00:30 WIB on Monday 7 December is still Sunday in UTC.
-    AdministrationFactory(student=student, opens_at=utc(6, 17, 30), notified_at=None)
+def test_an_occasion_overlapping_an_open_window_of_the_same_instrument_is_refused(
+    counselor, student
+):
+    # Already there: AMAS from Monday 7 December 06:00 WIB to Thursday 10 December 06:00.
+    AdministrationFactory(
+        student=student, opens_at=utc(6, 23), closes_at=utc(9, 23), notified_at=None
+    )
 
-    assert_refused(lambda: schedule(counselor, student, count=1), "duplicate")
-    schedule(counselor, student, count=1, first_date=datetime.date(2026, 12, 6))
+    for day in (6, 7, 9):  # Sunday's window (to Wednesday 06:00) overlaps, too
+        assert_refused(
+            lambda day=day: schedule(counselor, student, count=1, first_date=date(day)),
+            "duplicate",
+        )
+    schedule(counselor, student, count=1, first_date=date(10))  # opens as the other closes
+    schedule(counselor, student, count=1, first_date=date(5), open_days=1)  # closes before
 
-    assert Administration.objects.count() == 2
+    assert Administration.objects.count() == 3
+
+
+def test_the_overlap_check_uses_the_school_day(counselor, student):
+    # 00:30 WIB on Monday 7 December is still Sunday 6 December in UTC: a one-day window
+    # from Sunday 06:00 WIB (to Monday 06:00) overlaps it.
+    AdministrationFactory(
+        student=student, opens_at=utc(6, 17, 30), closes_at=utc(6, 18), notified_at=None
+    )
+
+    assert_refused(
+        lambda: schedule(counselor, student, count=1, first_date=date(6), open_days=1),
+        "duplicate",
+    )
+    schedule(counselor, student, count=1, first_date=date(5), open_days=1)
+
+
+def date(day: int) -> datetime.date:
+    return datetime.date(2026, 12, day)
 
 
 def test_a_cancelled_occasion_does_not_block_that_day(counselor, student):
@@ -698,6 +739,23 @@ def test_a_skipped_questionnaire_cannot_be_answered_after_it_closed(student):
     assert refusal.code == "expired"
 
 
+def test_a_closed_or_answered_questionnaire_cannot_be_skipped(student):
+    closed = AdministrationFactory(
+        student=student,
+        instrument_code="service-evaluation",
+        opens_at=timezone.now() - days(5),
+        closes_at=timezone.now() - days(1),
+    )
+    assert_refused(lambda: administration_skip(student=student, administration=closed), "expired")
+
+    answered = AdministrationFactory(student=student, instrument_code="service-evaluation")
+    response_submit(student=student, administration=answered, answers=EVALUATION_ANSWERS)
+    assert_refused(
+        lambda: administration_skip(student=student, administration=answered), "already_answered"
+    )
+    assert not Administration.objects.filter(skipped_at__isnull=False).exists()
+
+
 # --- Voiding -------------------------------------------------------------------------------
 
 
@@ -988,18 +1046,24 @@ def test_rescore_command_reports_its_work_and_is_idempotent(student):
     assert Response.objects.get().total == 24
 
 
-def test_rescore_command_fails_naming_the_responses_it_could_not_rescore(student):
+def test_rescore_command_names_the_responses_it_could_not_rescore(student):
     misfit = stale(student, "amas", answers={"1": 3})
     fine = stale(student, "amas", answers={str(n): v for n, v in AMAS_ANSWERS.items()})
 
-    out = io.StringIO()
-    with pytest.raises(CommandError) as caught:
-        call_command("rescore_responses", stdout=out)
+    out, err = io.StringIO(), io.StringIO()
+    call_command("rescore_responses", stdout=out, stderr=err)  # the server still starts
 
-    assert f"response {misfit.pk} (amas)" in str(caught.value)
-    assert f"response {fine.pk} " not in str(caught.value)
+    assert f"response {misfit.pk} (amas)" in err.getvalue()
+    assert f"response {fine.pk} " not in err.getvalue()
     assert out.getvalue().strip() == "1 response(s) rescored."
     fine.refresh_from_db()
     assert fine.definition_version == "1.0"
     misfit.refresh_from_db()
     assert misfit.definition_version == "0.9"
+
+
+def test_strict_rescore_command_fails_naming_the_responses_it_could_not_rescore(student):
+    misfit = stale(student, "amas", answers={"1": 3})
+
+    with pytest.raises(CommandError, match=f"response {misfit.pk} \\(amas\\)"):
+        call_command("rescore_responses", "--strict", stdout=io.StringIO())
