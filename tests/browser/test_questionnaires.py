@@ -2,6 +2,7 @@
 both questionnaires on a 360×640 phone, and the counselor sees the scores."""
 
 import datetime
+import re
 
 import pytest
 from django.utils import timezone
@@ -9,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from instruments.models import Response
 from tests.browser.conftest import PHONE, log_in
-from tests.factories import TEST_PASSWORD, CounselingSessionFactory
+from tests.factories import TEST_PASSWORD, AdministrationFactory, CounselingSessionFactory
 
 pytestmark = pytest.mark.browser
 
@@ -87,3 +88,28 @@ def test_a_student_answers_both_questionnaires_on_a_phone_and_the_counselor_sees
     expect(amas_cells.nth(4)).to_have_text(str(AMAS_LEARNING))
     expect(amas_cells.nth(5)).to_have_text(str(AMAS_EVALUATION))
     expect(amas_cells.nth(6)).to_have_text("Agak tinggi")
+
+
+def test_a_questionnaire_can_be_answered_with_the_keyboard_alone(live_url, new_context, student):
+    """Each question is a group named by its legend; arrows choose, Tab moves on."""
+    administration = AdministrationFactory(student=student, instrument_code="amas")
+    page = new_context().new_page()
+    log_in(page, live_url, student.username, TEST_PASSWORD)
+    page.goto(f"{live_url}/questionnaires/{administration.pk}/")
+
+    first_group = page.get_by_role("group", name=re.compile(r"Pertanyaan 1 dari 9"))
+    expect(first_group.get_by_role("radio", name=re.compile(r"Kecemasan rendah"))).to_be_attached()
+    page.locator("#item-1 input[type=radio]").first.focus()
+    for number, value in AMAS.items():
+        for _ in range(value - 1):
+            page.keyboard.press("ArrowDown")
+        if value == 1:
+            page.keyboard.press("Space")
+        expect(page.locator(f"#item-{number} input[value='{value}']")).to_be_checked()
+        page.keyboard.press("Tab")  # to the next question (or, after the last, to send)
+    expect(page.locator("[data-answered-count]")).to_have_text("9")
+    expect(page.get_by_role("button", name="Kirim jawaban")).to_be_focused()
+    page.keyboard.press("Enter")
+
+    expect(page.locator(".alert-success")).to_be_visible()
+    assert Response.objects.get(administration=administration).total == 27

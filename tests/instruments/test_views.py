@@ -755,3 +755,54 @@ def test_the_questionnaires_ready_notification_opens_the_student_home(client, st
     assert answer_links(home) == {
         answer_url(a) for a in Administration.objects.filter(session=session)
     }
+
+
+def _responses_for_new_clients(counselor, how_many: int) -> None:
+    """Clients of `counselor` with an answered AMAS and WAI-SR, a voided answer and an
+    expired questionnaire each."""
+    for index in range(how_many):
+        client_student = StudentFactory(school=counselor.school)
+        client_student.student_profile.counselor = counselor
+        client_student.student_profile.save()
+        for code, items in (("amas", 9), ("wai-sr", 12)):
+            answers = {str(n): (n + index) % 5 + 1 for n in range(1, items + 1)}
+            administration = AdministrationFactory(student=client_student, instrument_code=code)
+            Response.objects.create(
+                administration=administration, answers=answers, definition_version="1.0"
+            )
+        voided = AdministrationFactory(student=client_student)
+        Response.objects.create(
+            administration=voided,
+            answers={str(n): 3 for n in range(1, 10)},
+            definition_version="1.0",
+            voided_at=timezone.now(),
+        )
+        AdministrationFactory(
+            student=client_student,
+            instrument_code="service-evaluation",
+            opens_at=timezone.now() - datetime.timedelta(days=9),
+            closes_at=timezone.now() - datetime.timedelta(days=6),
+        )
+
+
+@pytest.mark.parametrize("query", ["", "?scope=school"])
+def test_the_reliability_page_runs_constant_queries(
+    client, counselor, assert_constant_queries, query
+):
+    _responses_for_new_clients(counselor, 6)
+    client.force_login(counselor)
+    url = reverse("instruments:reliability") + query
+    assert_constant_queries(
+        lambda: client.get(url), lambda: _responses_for_new_clients(counselor, 30)
+    )
+
+
+def test_the_admins_statistics_page_runs_constant_queries(
+    client, counselor, school_admin, assert_constant_queries
+):
+    _responses_for_new_clients(counselor, 2)
+    client.force_login(school_admin)
+    url = reverse("sessions:statistics")
+    assert_constant_queries(
+        lambda: client.get(url), lambda: _responses_for_new_clients(counselor, 10)
+    )
