@@ -542,3 +542,17 @@ def test_reliability_of_my_clients_counts_only_my_clients_responses(
     client.force_login(other_counselor)
     theirs = client.get(reverse("instruments:reliability") + "?scope=mine")
     assert amas_report(theirs).responses == 3
+
+
+def test_someone_elses_questionnaire_is_refused_with_a_clear_page(client, other_student, answered):
+    client.force_login(other_student)
+    page = client.get(reverse("instruments:answer", args=[answered.administration_id]))
+    assert page.status_code == 404
+    assert "bukan untuk Anda" in page.content.decode()  # "not yours to see", in Indonesian
+
+
+def test_a_page_for_another_role_is_refused_with_a_clear_page(client, student):
+    client.force_login(student)
+    page = client.get(reverse("instruments:reliability"))
+    assert page.status_code == 403
+    assert 'id="not-allowed"' in page.content.decode()
