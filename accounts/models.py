@@ -138,6 +138,13 @@ class User(AbstractUser):
     def is_school_admin(self) -> bool:
         return self.role == self.Role.SCHOOL_ADMIN
 
+    def is_client_of(self, counselor: "User") -> bool:
+        """Whether this is a student whose counselor is `counselor` now."""
+        profile = getattr(self, "student_profile", None) if self.is_student else None
+        return (
+            profile is not None and counselor.is_counselor and profile.counselor_id == counselor.pk
+        )
+
 
 nisn_validator = RegexValidator(r"^\d{10}$", _("NISN is 10 digits."))
 

@@ -194,3 +194,10 @@ def school_class_save(*, admin: User, school_class: SchoolClass) -> SchoolClass:
     school_class.full_clean()
     school_class.save()
     return school_class
+
+
+def lock_people(*users: User) -> None:
+    """Queue concurrent workflows on the same people (PostgreSQL row locks; SQLite's
+    IMMEDIATE transactions already run one writer at a time)."""
+    ids = sorted({user.pk for user in users})
+    list(User.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))

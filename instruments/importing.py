@@ -15,10 +15,11 @@ from django.utils.translation import gettext as _
 
 from accounts.importing import ImportFileError, read_table
 from accounts.models import User
+from accounts.services import lock_people
 from instruments.definitions import Instrument, all_instruments
 from instruments.models import Administration
 from instruments.scoring import Score, ScoringError, keyed_value, score_answers, score_total
-from instruments.services import InstrumentError, is_client_of, lock_student, response_create
+from instruments.services import InstrumentError, response_create
 
 Phase = Administration.Phase
 
@@ -306,9 +307,9 @@ def history_import(
     *, counselor: User, student: User, rows: list[tuple[int, dict[str, str]]]
 ) -> HistoryPlan:
     """Create every occasion of the file, or none (HistoryRejected with the plan)."""
-    if not is_client_of(counselor, student):
+    if not student.is_client_of(counselor):
         raise InstrumentError("not_client", _("This student is not one of your clients."))
-    lock_student(student)  # one import at a time
+    lock_people(student)  # one import at a time
     plan = history_plan(student=student, rows=rows)
     if not plan.is_valid:
         raise HistoryRejected(plan)

@@ -81,6 +81,10 @@ class Occasion:
         return self.response.submitted_at if self.response else self.administration.opens_at
 
     @property
+    def can_be_cancelled(self) -> bool:
+        return self.status in (Status.SCHEDULED, Status.OPEN)
+
+    @property
     def status_label(self) -> str:
         return Status(self.status).label
 

@@ -11,6 +11,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.services import lock_people
 from counseling_platform.errors import DomainError
 from instruments.definitions import Instrument, all_instruments, get_instrument
 from instruments.models import Administration, Response
@@ -32,22 +33,6 @@ class InstrumentError(DomainError):
 
 def _local_date(moment: datetime.datetime, student: User) -> str:
     return formats.date_format(timezone.localtime(moment, student.school.zone()), "j F Y")
-
-
-def is_client_of(counselor: User, student: User) -> bool:
-    profile = getattr(student, "student_profile", None)
-    return (
-        counselor.role == User.Role.COUNSELOR
-        and student.role == User.Role.STUDENT
-        and profile is not None
-        and profile.counselor_id == counselor.pk
-    )
-
-
-def lock_student(student: User) -> None:
-    """Queue concurrent workflows on one student (a PostgreSQL row lock; SQLite's
-    IMMEDIATE transactions already run one writer at a time)."""
-    list(User.objects.select_for_update().filter(pk=student.pk).values("pk"))
 
 
 def administrations_for_session(*, session, now: datetime.datetime | None = None) -> int:
@@ -97,9 +82,9 @@ def administrations_schedule(
     """Baseline or follow-up measurements: `count` administrations `interval_days` apart,
     each open for `open_days` from OPENING_HOUR on its day in the school's time zone."""
     now = now or timezone.now()
-    if not is_client_of(counselor, student):
+    if not student.is_client_of(counselor):
         raise InstrumentError("not_client", _("This student is not one of your clients."))
-    lock_student(student)  # a double click schedules the series once
+    lock_people(student)  # a double click schedules the series once
     instrument = get_instrument(instrument_code)
     if instrument is None:
         raise InstrumentError("unknown_instrument", _("Choose one of the listed questionnaires."))
@@ -188,7 +173,7 @@ def _locked(administration: Administration) -> Administration:
 @transaction.atomic
 def administration_cancel(*, counselor: User, administration: Administration) -> Administration:
     administration = _locked(administration)
-    if not is_client_of(counselor, administration.student):
+    if not administration.student.is_client_of(counselor):
         raise InstrumentError("not_allowed", _("This questionnaire is not yours to change."))
     if administration.status not in (Status.SCHEDULED, Status.OPEN):
         raise InstrumentError(
@@ -334,7 +319,7 @@ def response_void(*, counselor: User, response: Response, reason: str) -> Respon
         .select_related("administration__student__student_profile")
         .get(pk=response.pk)
     )
-    if not is_client_of(counselor, response.administration.student):
+    if not response.administration.student.is_client_of(counselor):
         raise InstrumentError("not_allowed", _("This response is not yours to change."))
     if response.is_voided:
         raise InstrumentError("already_voided", _("This response was already voided."))

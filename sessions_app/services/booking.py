@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.services import lock_people
 from notifications.models import Notification
 from notifications.services import notify
 from sessions_app.models import CounselingSession, SessionEvent, SessionLength
@@ -17,7 +18,6 @@ from sessions_app.services.rules import (
     BookingError,
     check_bookable_time,
     check_time_free,
-    lock_people,
     record_event,
     save_new,
     slot_taken,
@@ -128,8 +128,7 @@ def session_create_for_client(
     The student agrees to the consent text on the session's page before it starts.
     """
     now = now or timezone.now()
-    profile = getattr(student, "student_profile", None) if student.is_student else None
-    if profile is None or profile.counselor_id != counselor.pk or not student.is_active:
+    if not student.is_client_of(counselor) or not student.is_active:
         raise BookingError("not_your_client", _("That student is not one of your clients."))
     if starts_at <= now:
         raise BookingError("slot_in_past", _("That time has already passed."))

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.services import lock_people
 from instruments.services import administrations_for_session
 from notifications.models import Notification
 from notifications.services import notify
@@ -18,7 +19,6 @@ from sessions_app.policy import booking_policy_for
 from sessions_app.services.rules import (
     BookingError,
     check_time_free,
-    lock_people,
     not_allowed,
     record_event,
     slot_taken,

@@ -30,13 +30,6 @@ def not_allowed() -> BookingError:
     return BookingError("not_allowed", _("You are not allowed to change this session."))
 
 
-def lock_people(*users: User) -> None:
-    """Queue concurrent workflows on the same people (PostgreSQL row locks; SQLite's
-    IMMEDIATE transactions already run one writer at a time)."""
-    ids = sorted({user.pk for user in users})
-    list(User.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
-
-
 def check_time_free(
     *,
     counselor: User,

@@ -62,3 +62,15 @@ def test_seed_demo_is_idempotent(settings):
     for username in ("admin", "konselor1", "siswa01", "siswa30"):
         assert User.objects.get(username=username).check_password("ruangbk-demo")
     assert StudentProfile.objects.filter(counselor__isnull=True).count() == 0
+
+
+def test_is_client_of_is_true_only_for_the_students_current_counselor(
+    db, student, counselor, other_counselor, other_student
+):
+    assert student.is_client_of(counselor)
+    assert not student.is_client_of(other_counselor)
+    assert not other_student.is_client_of(counselor)
+    assert not counselor.is_client_of(counselor)  # not a student
+    student.student_profile.counselor = None
+    student.student_profile.save()
+    assert not student.is_client_of(counselor)

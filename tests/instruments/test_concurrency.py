@@ -10,7 +10,7 @@ import datetime
 import threading
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from counseling_platform.errors import DomainError
 from instruments.models import Administration, Response
@@ -26,6 +26,7 @@ from sessions_app.models import CounselingSession
 from sessions_app.policy import booking_policy_for
 from sessions_app.services import BookingError, session_complete
 from tests.factories import AdministrationFactory, CounselingSessionFactory
+from tests.threads import run_at_once
 
 pytestmark = pytest.mark.requires_postgres
 
@@ -35,34 +36,6 @@ NOW = datetime.datetime(2026, 12, 7, 1, 0, tzinfo=UTC)  # Monday 08:00 WIB
 # AMAS: Learning 2+1+2+1+2 = 8, Evaluation 4+5+3+4 = 16; total 24.
 AMAS_ANSWERS = {1: 2, 2: 4, 3: 1, 4: 5, 5: 3, 6: 2, 7: 1, 8: 4, 9: 2}
 Kind = Notification.Kind
-
-
-def run_at_once(calls) -> list:
-    """Run each call in its own thread, released together; return each one's result or
-    the domain error it raised, in the order of `calls`. Any other exception is raised
-    here, so a crash is not mistaken for a refusal."""
-    barrier = threading.Barrier(len(calls), timeout=30)
-    results: list = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    for result in results:
-        if isinstance(result, Exception) and not isinstance(result, DomainError):
-            raise result
-    return results
 
 
 def codes(results) -> list[str]:

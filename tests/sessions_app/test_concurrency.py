@@ -6,10 +6,9 @@ constraints of migration 0002 refuse overlaps whatever code path writes a sessio
 """
 
 import datetime
-import threading
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from sessions_app.models import (
@@ -32,6 +31,7 @@ from tests.factories import (
     SchoolFactory,
     StudentFactory,
 )
+from tests.threads import run_at_once
 
 pytestmark = pytest.mark.requires_postgres
 
@@ -53,30 +53,6 @@ def clients_of(counselor, count: int) -> list[User]:
         student.student_profile.save()
         students.append(student)
     return students
-
-
-def run_at_once(calls) -> list:
-    """Run each call in its own thread, released together; return each one's result
-    or the exception it raised, in the order of `calls`."""
-    barrier = threading.Barrier(len(calls), timeout=30)
-    results: list = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 def codes(results) -> list[str]:
