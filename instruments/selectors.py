@@ -45,6 +45,12 @@ def student_open_administrations(
     )
 
 
+def student_next_required(*, student: User) -> Administration | None:
+    """The required questionnaire the student should answer next, if any."""
+    waiting = student_open_administrations(student=student)
+    return next((a for a in waiting if a.instrument and not a.instrument.is_optional), None)
+
+
 def student_administration_get(*, student: User, administration_id: int) -> Administration:
     """One of the student's own administrations; anyone else's is a 404."""
     return get_object_or_404(

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import student_required
 from instruments.definitions import with_counselor
 from instruments.forms import QuestionnaireForm
-from instruments.selectors import student_administration_get, student_open_administrations
+from instruments.selectors import student_administration_get, student_next_required
 from instruments.services import (
     InstrumentError,
     administration_skip,
@@ -25,10 +25,9 @@ def _counselor_name(administration) -> str:
 
 def _next_page(request: HttpRequest) -> HttpResponse:
     """After answering: the next required questionnaire waiting, else home."""
-    waiting = student_open_administrations(student=request.user)
-    required = [a for a in waiting if a.instrument and not a.instrument.is_optional]
-    if required:
-        return redirect("instruments:answer", administration_id=required[0].pk)
+    waiting = student_next_required(student=request.user)
+    if waiting is not None:
+        return redirect("instruments:answer", administration_id=waiting.pk)
     return redirect("accounts:student-home")
 
 
