@@ -1,4 +1,5 @@
 """Websocket routes of every app, gathered for counseling_platform.asgi."""
 
-# Apps add their routes here as they gain consumers (the session room: sessions_app).
-websocket_urlpatterns: list = []
+from sessions_app.routing import websocket_urlpatterns as session_room_urlpatterns
+
+websocket_urlpatterns = [*session_room_urlpatterns]

@@ -166,11 +166,31 @@ if REDIS_URL:
                 "capacity": envint("CHANNEL_LAYER_CAPACITY", 1000),
                 "expiry": 60,
                 "prefix": env("CHANNEL_LAYER_PREFIX", "ruangbk"),
+                # Chat and signaling frames cross Redis encrypted (Fernet). Several keys:
+                # the first encrypts, all decrypt (rotation).
+                "symmetric_encryption_keys": envlist("CHANNEL_LAYER_ENCRYPTION_KEYS")
+                or [SECRET_KEY],
             },
         }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- The session room: notes encryption, WebRTC ICE servers -------------------------------
+# Confidential notes are encrypted with keys derived from SECRET_KEY (and its fallbacks)
+# and these salts (django-fernet-encrypted-fields): the first encrypts, all decrypt.
+DEVELOPMENT_NOTES_KEY = "ruangbk-development-notes-key"
+SALT_KEY = envlist("NOTES_ENCRYPTION_KEYS") or [DEVELOPMENT_NOTES_KEY]
+if not DEBUG and DEVELOPMENT_NOTES_KEY in SALT_KEY:
+    raise ImproperlyConfigured("NOTES_ENCRYPTION_KEYS must be set when DJANGO_DEBUG=0.")
+SECRET_KEY_FALLBACKS = envlist("DJANGO_SECRET_KEY_FALLBACKS")
+# STUN/TURN for video calls. TURN credentials are issued per session with coturn's
+# shared-secret scheme (use-auth-secret), valid until the session's room closes.
+STUN_URLS = envlist("RUANGBK_STUN_URLS")
+TURN_URLS = envlist("RUANGBK_TURN_URLS")
+TURN_SECRET = env("RUANGBK_TURN_SECRET")
+if TURN_URLS and not TURN_SECRET:
+    raise ImproperlyConfigured("RUANGBK_TURN_SECRET must be set with RUANGBK_TURN_URLS.")
 
 # --- Accounts and passwords --------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -7,3 +7,6 @@ class SessionsAppConfig(AppConfig):
 
     name = "sessions_app"
     verbose_name = _("Counseling sessions")
+
+    def ready(self) -> None:
+        from sessions_app import signals  # noqa: F401  (connects the receivers)

@@ -15,6 +15,7 @@ from sessions_app.models import (
     CounselingSession,
     EmergencyContact,
     SessionLength,
+    SessionOutcome,
 )
 from sessions_app.slots import slot_key_parse
 
@@ -236,3 +237,33 @@ EmergencyContactFormSet = inlineformset_factory(
     extra=2,
     can_delete=True,
 )
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(
+        label=_("Confidential note"),
+        required=False,
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("Only you can read this note. It is stored encrypted."),
+    )
+
+
+class OutcomeForm(forms.ModelForm):
+    class Meta:
+        model = SessionOutcome
+        fields = ["kind", "referred_to", "referral_reason"]
+        widgets = {
+            "kind": forms.RadioSelect,
+            "referral_reason": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {"referred_to": _("For a referral: the counselor, expert or service.")}
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == SessionOutcome.Kind.REFERRAL:
+            if not (data.get("referred_to") or "").strip():
+                self.add_error("referred_to", _("Say to whom the student is referred."))
+            if not (data.get("referral_reason") or "").strip():
+                self.add_error("referral_reason", _("Say why the student is referred."))
+        return data

@@ -13,6 +13,7 @@ from accounts.models import User
 from sessions_app.models import (
     Availability,
     AvailabilityException,
+    ChatMessage,
     CounselingSession,
     SessionEvent,
 )
@@ -134,3 +135,28 @@ def school_session_counts(*, school, weeks: int = 8) -> dict:
 
 def _as_date(value) -> datetime.date:
     return value.date() if isinstance(value, datetime.datetime) else value
+
+
+def room_session_for(*, user: User, session_id: int) -> CounselingSession | None:
+    """The session whose room `user` may enter (its active student or counselor)."""
+    if not user.is_active or not (user.is_student or user.is_counselor):
+        return None
+    return (
+        _with_people(CounselingSession.objects.all())
+        .filter(Q(student=user) | Q(counselor=user), pk=session_id)
+        .first()
+    )
+
+
+def chat_messages_after(
+    *, session: CounselingSession, after: int, limit: int = 200
+) -> list[ChatMessage]:
+    """The session's messages after sequence number `after`, in order, at most `limit`."""
+    return list(ChatMessage.objects.filter(session=session, seq__gt=after).order_by("seq")[:limit])
+
+
+def room_transcript(*, session: CounselingSession) -> list[ChatMessage]:
+    """Every message of the session, in order, with its sender (one query)."""
+    return list(
+        ChatMessage.objects.filter(session=session).select_related("sender").order_by("seq")
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sessions_app.views import counselor, school, session, student
+from sessions_app.views import counselor, room, school, session, student
 
 app_name = "sessions"
 
@@ -20,6 +20,10 @@ urlpatterns = [
     # Both sides of one session
     path("<int:session_id>/", session.session_detail, name="session-detail"),
     path("<int:session_id>/calendar.ics", session.session_calendar, name="session-calendar"),
+    path("<int:session_id>/room/", room.room, name="room"),
+    path("<int:session_id>/room/note/", room.room_note, name="room-note"),
+    path("<int:session_id>/room/outcome/", room.room_outcome, name="room-outcome"),
+    path("<int:session_id>/transcript/", room.transcript, name="transcript"),
     path("<int:session_id>/<slug:action>/", session.session_action, name="session-action"),
     # School admin
     path("school/settings/", school.booking_settings, name="booking-settings"),

@@ -14,11 +14,16 @@ PRODUCTION_ENV = {
     "DJANGO_DEBUG": "0",
     "DJANGO_SECRET_KEY": "x7#kq2!production-like-secret-key-for-the-deploy-check-9f3a1c5e7b",
     "DJANGO_ALLOWED_HOSTS": "bk.sekolah.sch.id",
+    "NOTES_ENCRYPTION_KEYS": "a-school-specific-notes-salt-0b7e2f",
 }
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "NOTES_", "RUANGBK_TURN", "RUANGBK_STUN"))
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=PROJECT,
@@ -77,3 +82,17 @@ def test_seed_demo_refuses_to_run_in_production():
 def test_email_url_is_translated_to_settings(url, expected):
     result = email_settings(url)
     assert {key: result[key] for key in expected} == expected
+
+
+def test_refuses_to_start_in_production_without_a_notes_key():
+    env = {key: value for key, value in PRODUCTION_ENV.items() if key != "NOTES_ENCRYPTION_KEYS"}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "NOTES_ENCRYPTION_KEYS must be set" in result.stderr
+
+
+def test_refuses_a_turn_server_without_its_secret():
+    env = {**PRODUCTION_ENV, "RUANGBK_TURN_URLS": "turn:turn.sekolah.sch.id:3478"}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "RUANGBK_TURN_SECRET must be set" in result.stderr

@@ -16,6 +16,7 @@ from notifications.models import Notification
 from notifications.services import notify
 from sessions_app.models import CounselingSession, SessionEvent
 from sessions_app.policy import booking_policy_for
+from sessions_app.realtime import room_changed_on_commit
 from sessions_app.services.rules import (
     BookingError,
     check_time_free,
@@ -124,6 +125,7 @@ def session_cancel(
         ]
     )
     record_event(session, user, Event.CANCELLED, reason)
+    room_changed_on_commit(session.pk)
     other = session.counselor if user.pk == session.student_id else session.student
     notify(user=other, kind=Notification.Kind.SESSION_CANCELLED, session=session)
     return session
@@ -152,6 +154,7 @@ def session_start(
     session.proposed_starts_at = session.proposed_ends_at = None  # the old time holds
     session.save(update_fields=["status", "proposed_starts_at", "proposed_ends_at"])
     record_event(session, counselor, Event.STARTED)
+    room_changed_on_commit(session.pk)
     return session
 
 
@@ -162,6 +165,7 @@ def session_complete(*, counselor: User, session: CounselingSession) -> Counseli
     session.save(update_fields=["status"])
     record_event(session, counselor, Event.COMPLETED)
     administrations_for_session(session=session)
+    room_changed_on_commit(session.pk)
     return session
 
 
@@ -179,6 +183,7 @@ def session_mark_no_show(
     session.proposed_starts_at = session.proposed_ends_at = None
     session.save(update_fields=["status", "proposed_starts_at", "proposed_ends_at"])
     record_event(session, counselor, Event.NO_SHOW)
+    room_changed_on_commit(session.pk)
     return session
 
 
@@ -259,6 +264,7 @@ def session_reschedule_answer(
         raise slot_taken() from error
     if accept:
         record_event(session, student, Event.RESCHEDULE_ACCEPTED)
+        room_changed_on_commit(session.pk)
         notify(user=session.counselor, kind=Notification.Kind.RESCHEDULE_ACCEPTED, session=session)
     else:
         record_event(session, student, Event.RESCHEDULE_REJECTED)
@@ -276,6 +282,7 @@ def session_consent_give(
         session.consent_text = booking_policy_for(session.school).consent_text
         session.consent_given_at = now or timezone.now()
         session.save(update_fields=["consent_text", "consent_given_at"])
+        room_changed_on_commit(session.pk)
     return session
 
 

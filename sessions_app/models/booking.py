@@ -200,6 +200,13 @@ class CounselingSession(models.Model):
         CHAT = "chat", _("Chat")
         VIDEO = "video", _("Video")
 
+    class Phase(models.TextChoices):
+        OPENING = "opening", _("Opening (pengantaran)")
+        EXPLORATION = "exploration", _("Exploration (penjajagan)")
+        INTERPRETATION = "interpretation", _("Interpretation (penafsiran)")
+        GUIDANCE = "guidance", _("Guidance (pembinaan)")
+        EVALUATION = "evaluation", _("Evaluation (penilaian)")
+
     class Field(models.TextChoices):
         PERSONAL = "personal", _("Personal (pribadi)")
         SOCIAL = "social", _("Social (sosial)")
@@ -215,8 +222,10 @@ class CounselingSession(models.Model):
         Status.NO_SHOW,
     )
     OPEN_STATUSES = (Status.REQUESTED, Status.CONFIRMED)
-    # How early before its time the counselor may start a session.
+    # How early before its time the counselor may start a session (and the room opens).
     START_EARLY = datetime.timedelta(minutes=15)
+    # How long after the planned end the room stays open if the counselor has not ended it.
+    ROOM_GRACE = datetime.timedelta(minutes=30)
 
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="sessions")
     student = models.ForeignKey(
@@ -250,6 +259,7 @@ class CounselingSession(models.Model):
     is_late_cancellation = models.BooleanField(_("late cancellation"), default=False)
     proposed_starts_at = models.DateTimeField(_("proposed new start"), null=True, blank=True)
     proposed_ends_at = models.DateTimeField(_("proposed new end"), null=True, blank=True)
+    phase = models.CharField(_("phase reached"), max_length=20, choices=Phase.choices, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -288,6 +298,27 @@ class CounselingSession(models.Model):
     @property
     def has_proposal(self) -> bool:
         return self.proposed_starts_at is not None
+
+    @property
+    def room_opens_at(self) -> datetime.datetime:
+        return self.starts_at - self.START_EARLY
+
+    @property
+    def room_closes_at(self) -> datetime.datetime:
+        return self.ends_at + self.ROOM_GRACE
+
+    def room_state(self, now: datetime.datetime | None = None) -> str:
+        """ "waiting", "consent_missing", "open" or "closed" (docs/realtime-protocol.md)."""
+        now = now or timezone.now()
+        if self.status not in (self.Status.CONFIRMED, self.Status.IN_PROGRESS):
+            return "closed" if self.status != self.Status.REQUESTED else "waiting"
+        if now >= self.room_closes_at:
+            return "closed"
+        if now < self.room_opens_at:
+            return "waiting"
+        if self.consent_given_at is None:
+            return "consent_missing"
+        return "open"
 
     def actions_for(self, user, now: datetime.datetime | None = None) -> set[str]:
         """What `user` may do to this session now; the services enforce the same rules."""
@@ -332,6 +363,8 @@ class SessionEvent(models.Model):
         RESCHEDULE_PROPOSED = "reschedule_proposed", _("New time proposed")
         RESCHEDULE_ACCEPTED = "reschedule_accepted", _("New time accepted")
         RESCHEDULE_REJECTED = "reschedule_rejected", _("New time rejected")
+        PHASE = "phase", _("Phase reached")
+        OUTCOME = "outcome", _("Outcome recorded")
 
     session = models.ForeignKey(CounselingSession, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

@@ -1,0 +1,308 @@
+"""The session room's websocket (docs/realtime-protocol.md): chat, presence, typing,
+the counselor's controls and WebRTC signaling, for the session's two participants only.
+
+Authorization happens at connect and again in every write (the services re-check the
+participant, the account and the room under a lock). Messages are stored before they
+are acknowledged or broadcast.
+"""
+
+import json
+import time
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.utils import timezone, translation
+
+from counseling_platform.errors import DomainError
+from sessions_app import services
+from sessions_app.ice import ice_servers_for, turn_configured
+from sessions_app.protocol import (
+    COUNSELOR_TYPES,
+    PROTOCOL_VERSION,
+    ProtocolError,
+    message_frame,
+    parse_frame,
+    role_of,
+    room_frame,
+)
+from sessions_app.realtime import login_group, room_group, user_group
+from sessions_app.selectors import chat_messages_after, room_session_for
+from sessions_app.services import room as room_services
+from sessions_app.services.room import MESSAGE_MAX_CHARS, MESSAGES_PER_WINDOW, RATE_WINDOW
+
+CLOSE_SIGNED_OUT = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_FLOOD = 4429
+HISTORY_PAGE = 200
+
+
+class FrameBucket:
+    """Token bucket: `rate` frames a second on average, bursts up to `burst`."""
+
+    def __init__(self, rate: float = 20, burst: float = 60) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.stamp = burst, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class RoomConsumer(AsyncWebsocketConsumer):
+    MAX_REFUSED_FRAMES = 200
+
+    async def connect(self) -> None:
+        self.joined: list[str] = []
+        self.room = ""
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_SIGNED_OUT)
+            return
+        self.user = user
+        session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
+        self.session = await database_sync_to_async(room_session_for)(
+            user=user, session_id=session_id
+        )
+        if self.session is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.role = role_of(self.session, user.pk)
+        self.room = room_group(session_id)
+        self.peers: set[str] = set()
+        self.bucket, self.refused, self.last_typing = FrameBucket(), 0, 0.0
+        cookie = self.scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME, "")
+        self.language = cookie if cookie in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        groups = [self.room, user_group(user.pk)]
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        if session_key:
+            groups.append(login_group(session_key))
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.joined.append(group)
+        await self.accept()
+        with translation.override(self.language):
+            await self.send_frame(await database_sync_to_async(self._hello)())
+        await self._to_room("presence.join", channel=self.channel_name)
+
+    def _hello(self) -> dict:
+        return {
+            "type": "hello",
+            "protocol": PROTOCOL_VERSION,
+            "role": self.role,
+            "room": room_frame(self.session, timezone.now()),
+            "peer_online": False,  # `presence` follows as soon as the other side answers
+            "ice_servers": ice_servers_for(session=self.session, user=self.user),
+            "turn_configured": turn_configured(),
+            "limits": {
+                "message_chars": MESSAGE_MAX_CHARS,
+                "messages_per_window": MESSAGES_PER_WINDOW,
+                "window_seconds": int(RATE_WINDOW.total_seconds()),
+            },
+        }
+
+    async def disconnect(self, code: int) -> None:
+        if self.room in self.joined:
+            await self._to_room("presence.leave", channel=self.channel_name)
+        for group in self.joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.joined = []
+
+    # --- frames from the client -------------------------------------------------------
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
+        if not self.bucket.take():
+            await self._refuse_flood()
+            return
+        self.refused = 0
+        with translation.override(self.language):
+            try:
+                if text_data is None:
+                    raise ProtocolError(
+                        "binary_not_supported",
+                        translation.gettext("The request was not understood."),
+                    )
+                frame = parse_frame(text_data)
+                if frame["type"] in COUNSELOR_TYPES and self.role != "counselor":
+                    raise services.BookingError(
+                        "not_allowed", translation.gettext("Only the counselor can do this.")
+                    )
+                handler = getattr(self, "on_" + frame["type"].replace(".", "_"))
+                await handler(frame)
+            except ProtocolError as error:
+                await self.send_frame(error.frame())
+            except DomainError as error:
+                refusal = ProtocolError(
+                    error.code, str(error.message), frame["type"], frame.get("client_id", "")
+                )
+                await self.send_frame(refusal.frame())
+
+    async def _refuse_flood(self) -> None:
+        self.refused += 1
+        if self.refused >= self.MAX_REFUSED_FRAMES:
+            await self.close(code=CLOSE_FLOOD)
+        elif self.refused == 1:
+            with translation.override(self.language):
+                message = translation.gettext("Too many requests at once. Slow down a little.")
+            await self.send_frame(
+                {"type": "error", "code": "too_many_frames", "message": message, "ref": ""}
+            )
+
+    async def on_chat_send(self, frame: dict) -> None:
+        message, created = await database_sync_to_async(room_services.chat_message_store)(
+            sender=self.user,
+            session_id=self.session.pk,
+            client_id=frame["client_id"],
+            body=frame["body"],
+        )
+        await self.send_frame(
+            {
+                "type": "chat.ack",
+                "client_id": frame["client_id"],
+                "id": message.seq,
+                "sent_at": message.created_at.isoformat(),
+                "duplicate": not created,
+            }
+        )
+        if created:
+            await self._to_room(
+                "chat.relay",
+                seq=message.seq,
+                client_id=str(message.client_id),
+                sender_id=message.sender_id,
+                body=message.body,
+                sent_at=message.created_at.isoformat(),
+            )
+
+    async def on_chat_sync(self, frame: dict) -> None:
+        messages = await database_sync_to_async(chat_messages_after)(
+            session=self.session, after=frame["after"], limit=HISTORY_PAGE
+        )
+        frames = [
+            message_frame(message, session=self.session, viewer_id=self.user.pk)
+            for message in messages
+        ]
+        await self.send_frame(
+            {"type": "chat.history", "messages": frames, "complete": len(frames) < HISTORY_PAGE}
+        )
+
+    async def on_chat_read(self, frame: dict) -> None:
+        changed = await database_sync_to_async(room_services.chat_mark_read)(
+            reader=self.user, session_id=self.session.pk, up_to=frame["up_to"]
+        )
+        if changed:
+            await self._to_room("chat.read_relay", up_to=frame["up_to"])
+
+    async def on_typing(self, frame: dict) -> None:
+        now = time.monotonic()
+        if now - self.last_typing >= 1 and self.session.room_state() == "open":
+            self.last_typing = now
+            await self._to_room("typing.relay")
+
+    async def on_room_state(self, frame: dict) -> None:
+        await self.room_changed({})
+
+    async def on_signal(self, frame: dict) -> None:
+        refusal = room_services.room_refusal(self.session, timezone.now())
+        if refusal is not None:
+            raise refusal
+        await self._to_room("signal.relay", kind=frame["kind"], data=frame["data"])
+
+    async def on_ping(self, frame: dict) -> None:
+        await self.send_frame({"type": "pong", "t": frame.get("t")})
+
+    async def on_session_start(self, frame: dict) -> None:
+        await database_sync_to_async(services.session_start)(
+            counselor=self.user, session=self.session
+        )
+
+    async def on_session_end(self, frame: dict) -> None:
+        await database_sync_to_async(services.session_complete)(
+            counselor=self.user, session=self.session
+        )
+
+    async def on_phase_set(self, frame: dict) -> None:
+        await database_sync_to_async(room_services.session_phase_set)(
+            counselor=self.user, session=self.session, phase=frame["phase"]
+        )
+
+    # --- events from the channel layer ------------------------------------------------
+    async def presence_join(self, event: dict) -> None:
+        if event["user_id"] == self.user.pk:
+            return
+        await self.channel_layer.send(
+            event["channel"],
+            {"type": "presence.here", "user_id": self.user.pk, "channel": self.channel_name},
+        )
+        await self.presence_here(event)
+
+    async def presence_here(self, event: dict) -> None:
+        if event["user_id"] == self.user.pk:
+            return
+        was_alone = not self.peers
+        self.peers.add(event["channel"])
+        if was_alone:
+            await self.send_frame({"type": "presence", "role": self._other_role(), "online": True})
+
+    async def presence_leave(self, event: dict) -> None:
+        if event["user_id"] == self.user.pk or event["channel"] not in self.peers:
+            return
+        self.peers.discard(event["channel"])
+        if not self.peers:
+            await self.send_frame({"type": "presence", "role": self._other_role(), "online": False})
+
+    async def chat_relay(self, event: dict) -> None:
+        await self.send_frame(
+            {
+                "type": "chat.message",
+                "id": event["seq"],
+                "client_id": event["client_id"],
+                "from": role_of(self.session, event["sender_id"]),
+                "mine": event["sender_id"] == self.user.pk,
+                "body": event["body"],
+                "sent_at": event["sent_at"],
+                "read": False,
+            }
+        )
+
+    async def chat_read_relay(self, event: dict) -> None:
+        if event["user_id"] != self.user.pk:
+            await self.send_frame({"type": "chat.read", "up_to": event["up_to"]})
+
+    async def typing_relay(self, event: dict) -> None:
+        if event["user_id"] != self.user.pk:
+            await self.send_frame({"type": "typing", "role": self._other_role()})
+
+    async def signal_relay(self, event: dict) -> None:
+        if event["user_id"] != self.user.pk:
+            await self.send_frame({"type": "signal", "kind": event["kind"], "data": event["data"]})
+
+    async def room_changed(self, event: dict) -> None:
+        session = await database_sync_to_async(room_session_for)(
+            user=self.user, session_id=self.session.pk
+        )
+        if session is None:  # no longer allowed (deactivated meanwhile)
+            await self.close(code=CLOSE_SIGNED_OUT)
+            return
+        self.session = session
+        with translation.override(self.language):
+            await self.send_frame(room_frame(session, timezone.now()))
+
+    async def account_closed(self, event: dict) -> None:
+        await self.close(code=CLOSE_SIGNED_OUT)
+
+    # --- helpers ------------------------------------------------------------------------
+    def _other_role(self) -> str:
+        return "student" if self.role == "counselor" else "counselor"
+
+    async def _to_room(self, kind: str, **fields) -> None:
+        await self.channel_layer.group_send(
+            self.room, {"type": kind, "user_id": self.user.pk, **fields}
+        )
+
+    async def send_frame(self, frame: dict) -> None:
+        await self.send(text_data=json.dumps(frame, ensure_ascii=False))

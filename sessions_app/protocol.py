@@ -1,0 +1,150 @@
+"""The room's websocket frames (docs/realtime-protocol.md): parsing and checking what a
+client sends, and the JSON shapes the server sends. Pure: no database, no I/O."""
+
+import json
+import uuid
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+
+from sessions_app.models import ChatMessage, CounselingSession
+
+PROTOCOL_VERSION = 1
+MAX_FRAME_BYTES = 64 * 1024
+SIGNAL_KINDS = {"join", "leave", "offer", "answer", "ice", "media"}
+COUNSELOR_TYPES = {"session.start", "session.end", "phase.set"}
+CLIENT_TYPES = {
+    "chat.send",
+    "chat.sync",
+    "chat.read",
+    "typing",
+    "room.state",
+    "signal",
+    "ping",
+    *COUNSELOR_TYPES,
+}
+
+
+@dataclass
+class ProtocolError(Exception):
+    code: str
+    message: str
+    ref: str = ""
+    client_id: str = ""
+
+    def frame(self) -> dict:
+        frame = {"type": "error", "code": self.code, "message": self.message, "ref": self.ref}
+        if self.client_id:
+            frame["client_id"] = self.client_id
+        return frame
+
+
+def _bad(ref: str, client_id: str = "") -> ProtocolError:
+    return ProtocolError("bad_frame", _("The request was not understood."), ref, client_id)
+
+
+def parse_frame(text: str) -> dict:
+    """A checked client frame, or ProtocolError saying what is wrong with it."""
+    if len(text.encode()) > MAX_FRAME_BYTES:
+        raise ProtocolError("frame_too_large", _("That was too large to send."))
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        raise ProtocolError("bad_json", _("The request was not understood.")) from None
+    if not isinstance(frame, dict):
+        raise ProtocolError("bad_json", _("The request was not understood."))
+    kind = frame.get("type")
+    if not isinstance(kind, str) or kind not in CLIENT_TYPES:
+        raise ProtocolError("unknown_type", _("The request was not understood."), str(kind)[:40])
+    CHECKS.get(kind, lambda f: None)(frame)
+    return frame
+
+
+def _check_send(frame: dict) -> None:
+    client_id = frame.get("client_id")
+    try:
+        frame["client_id"] = str(uuid.UUID(str(client_id)))
+    except ValueError:
+        raise _bad("chat.send") from None
+    if not isinstance(frame.get("body"), str):
+        raise _bad("chat.send", frame["client_id"])
+
+
+def _check_count(field: str):
+    def check(frame: dict) -> None:
+        value = frame.get(field)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+            raise _bad(frame["type"])
+
+    return check
+
+
+def _check_signal(frame: dict) -> None:
+    if frame.get("kind") not in SIGNAL_KINDS:
+        raise _bad("signal")
+    data = frame.setdefault("data", {})
+    if not isinstance(data, dict):
+        raise _bad("signal")
+
+
+def _check_phase(frame: dict) -> None:
+    if frame.get("phase") not in CounselingSession.Phase.values:
+        raise _bad("phase.set")
+
+
+CHECKS = {
+    "chat.send": _check_send,
+    "chat.sync": _check_count("after"),
+    "chat.read": _check_count("up_to"),
+    "signal": _check_signal,
+    "phase.set": _check_phase,
+}
+
+
+def role_of(session: CounselingSession, user_id: int) -> str:
+    return "counselor" if user_id == session.counselor_id else "student"
+
+
+def message_frame(message: ChatMessage, *, session: CounselingSession, viewer_id: int) -> dict:
+    return {
+        "type": "chat.message",
+        "id": message.seq,
+        "client_id": str(message.client_id),
+        "from": role_of(session, message.sender_id),
+        "mine": message.sender_id == viewer_id,
+        "body": message.body,
+        "sent_at": message.created_at.isoformat(),
+        "read": message.read_at is not None,
+    }
+
+
+ROOM_REASONS = {
+    "waiting": lambda s: (
+        _("The room opens 15 minutes before the session starts.")
+        if s.status == CounselingSession.Status.CONFIRMED
+        else _("The session has not been confirmed yet.")
+    ),
+    "consent_missing": lambda s: _(
+        "The room opens once the student has agreed to the online counseling consent."
+    ),
+    "open": lambda s: "",
+    "closed": lambda s: (
+        _("This session has ended.")
+        if s.status in (CounselingSession.Status.COMPLETED, CounselingSession.Status.IN_PROGRESS)
+        else _("This session did not take place (%(status)s).")
+        % {"status": str(s.get_status_display()).lower()}
+    ),
+}
+
+
+def room_frame(session: CounselingSession, now) -> dict:
+    state = session.room_state(now)
+    return {
+        "type": "room.state",
+        "state": state,
+        "status": session.status,
+        "phase": session.phase,
+        "opens_at": session.room_opens_at.isoformat(),
+        "closes_at": session.room_closes_at.isoformat(),
+        "reason": ROOM_REASONS[state](session),
+    }

@@ -1,0 +1,197 @@
+"""Writes of the session room: chat messages (stored before anyone is told), read
+receipts, the phase reached, the counselor's note and the session's outcome."""
+
+import datetime
+import uuid
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from accounts.models import User
+from sessions_app.models import (
+    MESSAGE_MAX_CHARS,
+    ChatMessage,
+    CounselingSession,
+    SessionEvent,
+    SessionNote,
+    SessionOutcome,
+)
+from sessions_app.realtime import room_changed_on_commit
+from sessions_app.services.rules import BookingError, not_allowed, record_event
+
+# At most this many messages per user in this many seconds, over all their sessions.
+MESSAGES_PER_WINDOW = 20
+RATE_WINDOW = datetime.timedelta(seconds=30)
+
+ROOM_REFUSALS = {
+    "waiting": ("room_not_open", gettext_noop("The room is not open yet.")),
+    "consent_missing": (
+        "consent_missing",
+        gettext_noop(
+            "The room opens once the student has agreed to the online counseling consent."
+        ),
+    ),
+    "closed": ("room_closed", gettext_noop("This session's room is closed.")),
+}
+
+
+def room_refusal(session: CounselingSession, now: datetime.datetime) -> BookingError | None:
+    """Why nothing may be sent in the room now, or None when it is open."""
+    state = session.room_state(now)
+    if state == "open":
+        return None
+    code, message = ROOM_REFUSALS[state]
+    return BookingError(code, _(message))
+
+
+def _participant_session(user: User, session_id: int) -> CounselingSession:
+    """The session, locked, if `user` is an active participant of it."""
+    session = (
+        CounselingSession.objects.select_for_update()
+        .filter(pk=session_id)
+        .select_related("school")
+        .first()
+    )
+    if session is None or user.pk not in (session.student_id, session.counselor_id):
+        raise not_allowed()
+    if not User.objects.filter(pk=user.pk, is_active=True).exists():
+        raise not_allowed()
+    return session
+
+
+@transaction.atomic
+def chat_message_store(
+    *,
+    sender: User,
+    session_id: int,
+    client_id: uuid.UUID,
+    body: str,
+    now: datetime.datetime | None = None,
+) -> tuple[ChatMessage, bool]:
+    """Store a message; returns (message, created). A resend of a stored client id
+    returns the stored message, so a retry after a lost acknowledgement never doubles it.
+
+    The session row lock numbers messages gap-free in commit order.
+    """
+    now = now or timezone.now()
+    session = _participant_session(sender, session_id)
+    stored = ChatMessage.objects.filter(session=session, sender=sender, client_id=client_id).first()
+    if stored is not None:
+        return stored, False
+    refusal = room_refusal(session, now)
+    if refusal is not None:
+        raise refusal
+    body = (body or "").strip()
+    if not body:
+        raise BookingError("empty_message", _("The message is empty."))
+    if len(body) > MESSAGE_MAX_CHARS:
+        raise BookingError(
+            "message_too_long",
+            _("The message is too long: at most %(limit)s characters (it has %(count)s).")
+            % {"limit": MESSAGE_MAX_CHARS, "count": len(body)},
+        )
+    recent = ChatMessage.objects.filter(sender=sender, created_at__gt=now - RATE_WINDOW).count()
+    if recent >= MESSAGES_PER_WINDOW:
+        raise BookingError(
+            "message_rate_limited",
+            _("You are sending messages too quickly. Wait a few seconds and send it again."),
+        )
+    last = ChatMessage.objects.filter(session=session).aggregate(last=Max("seq"))["last"] or 0
+    message = ChatMessage.objects.create(
+        session=session, seq=last + 1, sender=sender, client_id=client_id, body=body, created_at=now
+    )
+    return message, True
+
+
+@transaction.atomic
+def chat_mark_read(*, reader: User, session_id: int, up_to: int) -> int:
+    """Mark the other side's messages up to `up_to` as read; returns how many changed."""
+    session = CounselingSession.objects.filter(pk=session_id).first()
+    if session is None or reader.pk not in (session.student_id, session.counselor_id):
+        raise not_allowed()
+    return (
+        ChatMessage.objects.filter(session=session, seq__lte=up_to, read_at__isnull=True)
+        .exclude(sender=reader)
+        .update(read_at=timezone.now())
+    )
+
+
+def _counselor_session(counselor: User, session: CounselingSession) -> CounselingSession:
+    locked = CounselingSession.objects.select_for_update().filter(pk=session.pk).first()
+    if locked is None or locked.counselor_id != counselor.pk:
+        raise not_allowed()
+    return locked
+
+
+@transaction.atomic
+def session_phase_set(
+    *, counselor: User, session: CounselingSession, phase: str
+) -> CounselingSession:
+    """Record the phase of the counseling process the session reached."""
+    session = _counselor_session(counselor, session)
+    if phase not in CounselingSession.Phase.values:
+        raise BookingError("bad_phase", _("Choose one of the five phases."))
+    if session.status not in (
+        CounselingSession.Status.IN_PROGRESS,
+        CounselingSession.Status.COMPLETED,
+    ):
+        raise BookingError(
+            "not_started", _("The phase can be marked once the session has started.")
+        )
+    if session.phase != phase:
+        session.phase = phase
+        session.save(update_fields=["phase"])
+        record_event(
+            session, counselor, SessionEvent.Kind.PHASE, str(CounselingSession.Phase(phase).label)
+        )
+        room_changed_on_commit(session.pk)
+    return session
+
+
+@transaction.atomic
+def session_note_save(*, counselor: User, session: CounselingSession, body: str) -> SessionNote:
+    """Save the counselor's confidential note (encrypted at rest)."""
+    session = _counselor_session(counselor, session)
+    note, _created = SessionNote.objects.get_or_create(session=session)
+    note.body = body or ""
+    note.updated_at = timezone.now()
+    note.save()
+    return note
+
+
+@transaction.atomic
+def session_outcome_record(
+    *,
+    counselor: User,
+    session: CounselingSession,
+    kind: str,
+    referred_to: str = "",
+    referral_reason: str = "",
+) -> SessionOutcome:
+    """Record (or correct) how the case goes on after a completed session."""
+    session = _counselor_session(counselor, session)
+    if session.status != CounselingSession.Status.COMPLETED:
+        raise BookingError(
+            "not_completed", _("The outcome can be recorded once the session has ended.")
+        )
+    if kind not in SessionOutcome.Kind.values:
+        raise BookingError("bad_outcome", _("Choose one of the outcomes."))
+    referred_to, referral_reason = referred_to.strip(), referral_reason.strip()
+    if kind == SessionOutcome.Kind.REFERRAL and not (referred_to and referral_reason):
+        raise BookingError("referral_incomplete", _("For a referral, say to whom and why."))
+    if kind != SessionOutcome.Kind.REFERRAL:
+        referred_to = referral_reason = ""
+    outcome, _created = SessionOutcome.objects.update_or_create(
+        session=session,
+        defaults={
+            "kind": kind,
+            "referred_to": referred_to,
+            "referral_reason": referral_reason,
+            "recorded_at": timezone.now(),
+        },
+    )
+    record_event(session, counselor, SessionEvent.Kind.OUTCOME, outcome.get_kind_display())
+    return outcome

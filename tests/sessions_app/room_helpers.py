@@ -1,0 +1,63 @@
+"""Helpers for the session room's websocket tests: a session happening now, and
+WebsocketCommunicators that sign in as a real user through the session cookie."""
+
+import datetime
+import json
+
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone
+
+from counseling_platform.asgi import application
+from tests.factories import CounselingSessionFactory
+
+ORIGIN = b"http://localhost"
+
+
+def session_now(student, *, status="in_progress", **fields):
+    """A session of `student` with their counselor that started 5 minutes ago."""
+    starts_at = timezone.now() - datetime.timedelta(minutes=5)
+    return CounselingSessionFactory(
+        student=student,
+        starts_at=starts_at,
+        ends_at=starts_at + datetime.timedelta(minutes=45),
+        status=status,
+        **fields,
+    )
+
+
+def session_cookie(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+async def connect(user, session_id: int, *, origin: bytes = ORIGIN, cookie: str | None = None):
+    """A communicator for `user` (None: anonymous); returns (communicator, connected, code)."""
+    headers = [(b"host", b"localhost"), (b"origin", origin)]
+    if user is not None or cookie:
+        cookie = cookie or await database_sync_to_async(session_cookie)(user)
+        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
+    communicator = WebsocketCommunicator(
+        application, f"/ws/sessions/{session_id}/room/", headers=headers
+    )
+    connected, code = await communicator.connect(timeout=5)
+    return communicator, connected, code
+
+
+async def receive(communicator, *, timeout: float = 5) -> dict:
+    return json.loads(await communicator.receive_from(timeout=timeout))
+
+
+async def receive_until(communicator, frame_type: str, *, timeout: float = 5) -> dict:
+    """The next frame of `frame_type`, skipping others (presence, typing…)."""
+    while True:
+        frame = await receive(communicator, timeout=timeout)
+        if frame["type"] == frame_type:
+            return frame
+
+
+async def send(communicator, frame: dict) -> None:
+    await communicator.send_to(text_data=json.dumps(frame))
