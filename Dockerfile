@@ -19,4 +19,4 @@ RUN DJANGO_DEBUG=0 DJANGO_SECRET_KEY=only-for-collectstatic-not-used-at-runtime 
 USER ruangbk
 
 EXPOSE 8000
-CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py rescore_responses && exec daphne --bind 0.0.0.0 --port 8000 --proxy-headers counseling_platform.asgi:application"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py rescore_responses && exec daphne --bind 0.0.0.0 --port 8000 --proxy-headers --websocket-max-message-size 131072 --websocket-max-frame-size 131072 counseling_platform.asgi:application"]

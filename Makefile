@@ -27,8 +27,9 @@ run: $(BIN)/.runtime-installed
 	@echo "RuangBK demo on http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
 	@echo "  school admin: admin · counselors: konselor1, konselor2 · students: siswa01 … siswa30"
 	@echo "  password for all of them: ruangbk-demo"
+	@echo "  session room open now: konselor1 with siswa03 (see either one's home page)"
 	@echo ""
-	$(BIN)/daphne -b $(HOST) -p $(PORT) counseling_platform.asgi:application
+	$(BIN)/daphne -b $(HOST) -p $(PORT) --websocket-max-message-size 131072 --websocket-max-frame-size 131072 counseling_platform.asgi:application
 
 test: $(BIN)/.dev-installed lint
 	$(BIN)/python manage.py check --fail-level WARNING
@@ -55,6 +56,7 @@ messages: $(BIN)/.runtime-installed
 # Validates docker-compose.yml without a Docker engine (Debian's docker-compose).
 compose-check:
 	DJANGO_SECRET_KEY=compose-check POSTGRES_PASSWORD=compose-check \
+		NOTES_ENCRYPTION_KEYS=compose-check TURN_SECRET=compose-check TURN_HOST=turn.example \
 		docker-compose config --quiet
 
 clean:

@@ -320,6 +320,10 @@ class CounselingSession(models.Model):
             return "consent_missing"
         return "open"
 
+    @property
+    def is_room_open(self) -> bool:
+        return self.room_state() == "open"
+
     def actions_for(self, user, now: datetime.datetime | None = None) -> set[str]:
         """What `user` may do to this session now; the services enforce the same rules."""
         now = now or timezone.now()

@@ -5,6 +5,8 @@ import datetime
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import School, SchoolClass, StudentProfile, User
 from instruments.demo import demo_measurements
@@ -81,6 +83,7 @@ class Command(BaseCommand):
         for counselor in counselors:
             self.availability(counselor)
         self.sessions(school)
+        self.room_to_try(school)
         demo_measurements(school)
 
     def account(self, school: School, username: str, name: str, role: str) -> User:
@@ -128,6 +131,37 @@ class Command(BaseCommand):
             student=second, starts_at=slots[3].starts_at, field="career", **intake
         )
         session_confirm(counselor=counselor, session=confirmed)
+
+    def room_to_try(self, school: School) -> None:
+        """A chat session of siswa03 with konselor1 whose room is open now, so the demo can
+        show the session room at once (skipped while one is still open or the time is
+        taken)."""
+        student = User.objects.get(username="siswa03")
+        counselor = student.student_profile.counselor
+        now = timezone.now()
+        starts_at = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
+        ends_at = starts_at + datetime.timedelta(minutes=45)
+        taken = CounselingSession.objects.filter(
+            Q(counselor=counselor) | Q(student=student),
+            status__in=CounselingSession.HOLDING_STATUSES,
+            starts_at__lt=ends_at + CounselingSession.ROOM_GRACE,
+            ends_at__gt=starts_at - CounselingSession.ROOM_GRACE,
+        )
+        if taken.exists():
+            return
+        CounselingSession.objects.create(
+            school=school,
+            student=student,
+            counselor=counselor,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            status=CounselingSession.Status.CONFIRMED,
+            mode=CounselingSession.Mode.VIDEO,
+            field=CounselingSession.Field.PERSONAL,
+            description="Saya ingin bercerita tentang teman sekelas.",
+            consent_text=booking_policy_for(school).consent_text,
+            consent_given_at=now,
+        )
 
 
 def school_year_start(year: int) -> datetime.date:
