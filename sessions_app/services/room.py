@@ -109,9 +109,7 @@ def chat_message_store(
 @transaction.atomic
 def chat_mark_read(*, reader: User, session_id: int, up_to: int) -> int:
     """Mark the other side's messages up to `up_to` as read; returns how many changed."""
-    session = CounselingSession.objects.filter(pk=session_id).first()
-    if session is None or reader.pk not in (session.student_id, session.counselor_id):
-        raise not_allowed()
+    session = _participant_session(reader, session_id)
     return (
         ChatMessage.objects.filter(session=session, seq__lte=up_to, read_at__isnull=True)
         .exclude(sender=reader)

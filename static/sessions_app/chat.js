@@ -15,16 +15,19 @@ function uuid4() {
 
 const format = (template, values) => template.replace(/%\((\w+)\)s/g, (_, key) => values[key]);
 
-export function setupChat({ room, log, form, input, counter, typing, strings, limit = 2000 }) {
+export function setupChat({ room, log, form, input, counter, typing, strings, timeZone, limit = 2000 }) {
   const known = new Set([...log.querySelectorAll("[data-id]")].map((li) => Number(li.dataset.id)));
   let lastId = Number(log.dataset.lastId || 0); // every id up to this one is on screen
   const pending = new Map(); // client_id -> {body, li, state}
   let readSent = 0;
   let typingTimer = null;
   let lastTypingSent = 0;
-  const timeFormat = new Intl.DateTimeFormat(document.documentElement.lang || "id", {
+  // "HH:MM" in the school's zone, as the server renders it.
+  const timeFormat = new Intl.DateTimeFormat("en-GB", {
     hour: "2-digit",
     minute: "2-digit",
+    hourCycle: "h23",
+    timeZone: timeZone || undefined,
   });
 
   const scrollDown = () => { log.scrollTop = log.scrollHeight; };

@@ -72,6 +72,7 @@ if (chatForm) {
     counter: byId("chat-counter"),
     typing: byId("typing"),
     strings,
+    timeZone: root.dataset.timeZone,
   });
 }
 

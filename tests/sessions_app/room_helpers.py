@@ -61,3 +61,44 @@ async def receive_until(communicator, frame_type: str, *, timeout: float = 5) ->
 
 async def send(communicator, frame: dict) -> None:
     await communicator.send_to(text_data=json.dumps(frame))
+
+
+async def frames_until(communicator, frame_type: str, *, timeout: float = 5) -> list[dict]:
+    """Every frame up to and including the next one of `frame_type`."""
+    frames = []
+    while True:
+        frames.append(await receive(communicator, timeout=timeout))
+        if frames[-1]["type"] == frame_type:
+            return frames
+
+
+async def receive_close(communicator, *, timeout: float = 5) -> dict:
+    """The socket's close message, skipping the frames sent before it."""
+    while True:
+        output = await communicator.receive_output(timeout=timeout)
+        if output["type"] == "websocket.close":
+            return output
+
+
+async def joined(user, session_id: int, *, cookie: str | None = None):
+    """An accepted communicator for `user`, with its `hello` frame read."""
+    communicator, connected, code = await connect(user, session_id, cookie=cookie)
+    assert connected, f"refused with {code}"
+    hello = await receive_until(communicator, "hello")
+    return communicator, hello
+
+
+async def refused(user, session_id: int, **kwargs) -> int:
+    """Try to connect; assert the handshake is refused, close, and return the close code.
+
+    The channel layer is used once first: channels_redis cancels a consumer's first
+    receive only after a stall while its first Redis connection is being made, which a
+    consumer refused on a fresh layer always hits (1 s in disconnect(), not an app fault).
+    """
+    from channels.layers import get_channel_layer
+
+    await get_channel_layer().group_discard("warm-up", "warm-up.channel")
+    communicator, connected, code = await connect(user, session_id, **kwargs)
+    assert connected is False
+    await communicator.disconnect()
+    return code
