@@ -5,6 +5,8 @@ import json
 import uuid
 from dataclasses import dataclass
 
+from django.utils import timezone
+from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 
 from sessions_app.models import ChatMessage, CounselingSession
@@ -118,23 +120,24 @@ def message_frame(message: ChatMessage, *, session: CounselingSession, viewer_id
     }
 
 
-ROOM_REASONS = {
-    "waiting": lambda s: (
-        _("The room opens 15 minutes before the session starts.")
-        if s.status == CounselingSession.Status.CONFIRMED
-        else _("The session has not been confirmed yet.")
-    ),
-    "consent_missing": lambda s: _(
-        "The room opens once the student has agreed to the online counseling consent."
-    ),
-    "open": lambda s: "",
-    "closed": lambda s: (
-        _("This session has ended.")
-        if s.status in (CounselingSession.Status.COMPLETED, CounselingSession.Status.IN_PROGRESS)
-        else _("This session did not take place (%(status)s).")
-        % {"status": str(s.get_status_display()).lower()}
-    ),
-}
+def room_reason(session: CounselingSession, state: str) -> str:
+    """Why the room is not open, in a sentence for the person in it ("" when open)."""
+    Status = CounselingSession.Status
+    if state == "waiting" and session.status == Status.CONFIRMED:
+        start = timezone.localtime(session.starts_at, session.school.zone())
+        return _("The room opens 15 minutes before the session starts (%(day)s, %(start)s).") % {
+            "day": date_format(start, "l, j F Y"),
+            "start": time_format(start, "H:i"),
+        }
+    if state == "waiting":
+        return _("The session has not been confirmed yet.")
+    if state == "consent_missing":
+        return _("The room opens once the student has agreed to the online counseling consent.")
+    if state == "closed" and session.status in (Status.COMPLETED, Status.IN_PROGRESS):
+        return _("This session has ended.")
+    if state == "closed":
+        return _("This room is closed.")
+    return ""
 
 
 def room_frame(session: CounselingSession, now) -> dict:
@@ -146,5 +149,5 @@ def room_frame(session: CounselingSession, now) -> dict:
         "phase": session.phase,
         "opens_at": session.room_opens_at.isoformat(),
         "closes_at": session.room_closes_at.isoformat(),
-        "reason": ROOM_REASONS[state](session),
+        "reason": room_reason(session, state),
     }

@@ -20,6 +20,8 @@ export class RoomSocket {
     this._peerOnline = false;
     this._roomState = null;
     window.addEventListener("online", () => this.reconnectNow());
+    // The browser knows the network is gone before the socket does: say so at once.
+    window.addEventListener("offline", () => this.ws?.close());
   }
 
   on(type, handler) {
