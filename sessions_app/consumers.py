@@ -56,10 +56,12 @@ class FrameBucket:
 
 class RoomConsumer(AsyncWebsocketConsumer):
     MAX_REFUSED_FRAMES = 200
+    REFUSAL_WINDOW = 10.0  # seconds
 
     async def connect(self) -> None:
         self.joined: list[str] = []
         self.room = ""
+        self.closing = False
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_SIGNED_OUT)
@@ -75,7 +77,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.role = role_of(self.session, user.pk)
         self.room = room_group(session_id)
         self.peers: set[str] = set()
-        self.bucket, self.refused, self.last_typing = FrameBucket(), 0, 0.0
+        self.bucket, self.last_typing = FrameBucket(), 0.0
+        self.refused, self.refused_since = 0, time.monotonic()
         cookie = self.scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME, "")
         self.language = cookie if cookie in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
         groups = [self.room, user_group(user.pk)]
@@ -115,10 +118,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     # --- frames from the client -------------------------------------------------------
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
+        if self.closing:
+            return  # frames queued before the close are not handled
         if not self.bucket.take():
             await self._refuse_flood()
             return
-        self.refused = 0
         with translation.override(self.language):
             try:
                 if text_data is None:
@@ -142,8 +146,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 await self.send_frame(refusal.frame())
 
     async def _refuse_flood(self) -> None:
+        """Refuse a frame over the rate; too many refusals within a window close the socket."""
+        now = time.monotonic()
+        if now - self.refused_since > self.REFUSAL_WINDOW:
+            self.refused, self.refused_since = 0, now
         self.refused += 1
         if self.refused >= self.MAX_REFUSED_FRAMES:
+            self.closing = True
             await self.close(code=CLOSE_FLOOD)
         elif self.refused == 1:
             with translation.override(self.language):
@@ -293,15 +302,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.send_frame(room_frame(session, timezone.now()))
 
     async def account_closed(self, event: dict) -> None:
+        self.closing = True
         await self.close(code=CLOSE_SIGNED_OUT)
 
     # --- helpers ------------------------------------------------------------------------
     def _other_role(self) -> str:
         return "student" if self.role == "counselor" else "counselor"
 
-    async def _to_room(self, kind: str, **fields) -> None:
+    async def _to_room(self, event_type: str, /, **fields) -> None:
         await self.channel_layer.group_send(
-            self.room, {"type": kind, "user_id": self.user.pk, **fields}
+            self.room, {"type": event_type, "user_id": self.user.pk, **fields}
         )
 
     async def send_frame(self, frame: dict) -> None:

@@ -50,8 +50,8 @@ def parse_frame(text: str) -> dict:
     if len(text.encode()) > MAX_FRAME_BYTES:
         raise ProtocolError("frame_too_large", _("That was too large to send."))
     try:
-        frame = json.loads(text)
-    except ValueError:
+        frame = json.loads(text, parse_constant=_no_constants)
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         raise ProtocolError("bad_json", _("The request was not understood.")) from None
     if not isinstance(frame, dict):
         raise ProtocolError("bad_json", _("The request was not understood."))
@@ -62,14 +62,30 @@ def parse_frame(text: str) -> dict:
     return frame
 
 
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")  # NaN and Infinity cannot be echoed to a browser
+
+
 def _check_send(frame: dict) -> None:
     client_id = frame.get("client_id")
     try:
         frame["client_id"] = str(uuid.UUID(str(client_id)))
     except ValueError:
         raise _bad("chat.send") from None
-    if not isinstance(frame.get("body"), str):
+    body = frame.get("body")
+    if not isinstance(body, str) or not _storable(body):
         raise _bad("chat.send", frame["client_id"])
+
+
+def _storable(text: str) -> bool:
+    """Text any database can hold: no NUL, no lone surrogate halves."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_count(field: str):
