@@ -88,7 +88,8 @@ room.on("stopped", (event) => setConnection("offline", event.code === 4401 ? str
 room.on("presence", (frame) => setPresence(frame.online));
 room.on("room.state", applyRoomState);
 room.on("error", (error) => {
-  if (!error.client_id) showError(error.message);
+  // Chat refusals show on their message, call refusals in the video panel.
+  if (!error.client_id && error.ref !== "signal") showError(error.message);
 });
 
 byId("room-start")?.addEventListener("click", () => room.send({ type: "session.start" }));
