@@ -94,13 +94,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self._to_room("presence.join", channel=self.channel_name)
 
     def _hello(self) -> dict:
+        room = room_frame(self.session, timezone.now())
+        closed = room["state"] == "closed"
         return {
             "type": "hello",
             "protocol": PROTOCOL_VERSION,
             "role": self.role,
-            "room": room_frame(self.session, timezone.now()),
+            "room": room,
             "peer_online": False,  # `presence` follows as soon as the other side answers
-            "ice_servers": ice_servers_for(session=self.session, user=self.user),
+            # No TURN credentials for a room that can no longer hold a call.
+            "ice_servers": [] if closed else ice_servers_for(session=self.session, user=self.user),
             "turn_configured": turn_configured(),
             "limits": {
                 "message_chars": MESSAGE_MAX_CHARS,

@@ -19,7 +19,7 @@ from channels.db import database_sync_to_async
 
 from sessions_app.ice import ice_servers_for, turn_configured
 from tests.factories import CounselingSessionFactory
-from tests.sessions_app.room_helpers import connect, session_now
+from tests.sessions_app.room_helpers import connect, joined, session_now
 
 UTC = datetime.UTC
 TURN_SECRET = "coturn-static-auth-secret-7d1f0a"
@@ -198,3 +198,15 @@ async def test_hello_without_turn_says_so(no_turn, student):
 
     assert hello["ice_servers"] == [{"urls": STUN_URLS}]
     assert hello["turn_configured"] is False
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_a_closed_room_hands_out_no_turn_credentials(settings, student):
+    settings.TURN_URLS = ["turn:turn.sekolah.sch.id:3478"]
+    settings.TURN_SECRET = "rahasia-bersama"
+    session = await database_sync_to_async(session_now)(student, status="completed")
+    communicator, hello = await joined(student, session.pk)
+    assert hello["room"]["state"] == "closed"
+    assert hello["ice_servers"] == []
+    await communicator.disconnect()
