@@ -6,6 +6,7 @@ where it fails instead. Browser tests (marker `browser`) run last.
 """
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -62,7 +63,10 @@ def fresh_channel_layers():
     yield
     for layer in list(channel_layers.backends.values()):
         if hasattr(layer, "flush"):
-            async_to_sync(layer.flush)()
+            # Playwright's sync API runs an event loop in the test's thread, where
+            # async_to_sync cannot run: flush from a thread of its own then.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pool.submit(async_to_sync(layer.flush)).result()
     channel_layers.backends.clear()
 
 

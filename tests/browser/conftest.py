@@ -41,10 +41,16 @@ SERVER_START_SECONDS = 30
 def _server_application(django_db_blocker):
     """Runs in the forked server process: database open, a fresh channel layer, static
     files served."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import SyncToAsync
     from channels.layers import channel_layers
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
     django_db_blocker.unblock()  # pytest-django's guard was inherited through fork
+    # A fork copies the executor that runs database calls but not its thread: after an
+    # async test in the parent, every database_sync_to_async call would hang.
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
 
     channel_layers.backends.clear()  # the parent's layers belong to its event loops
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "127.0.0.1"]
