@@ -27,13 +27,14 @@ from sessions_app.protocol import (
     room_frame,
 )
 from sessions_app.realtime import login_group, room_group, user_group
-from sessions_app.selectors import chat_messages_after, room_session_for
+from sessions_app.selectors import chat_messages_after, room_access_valid, room_session_for
 from sessions_app.services import room as room_services
 from sessions_app.services.room import MESSAGE_MAX_CHARS, MESSAGES_PER_WINDOW, RATE_WINDOW
 
 CLOSE_SIGNED_OUT = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_FLOOD = 4429
+ACCESS_RECHECK_SECONDS = 30
 HISTORY_PAGE = 200
 
 
@@ -56,54 +57,85 @@ class FrameBucket:
 
 class RoomConsumer(AsyncWebsocketConsumer):
     MAX_REFUSED_FRAMES = 200
+    closing = True  # until connect() has granted access
+    access_checked = 0.0
     REFUSAL_WINDOW = 10.0  # seconds
 
     async def connect(self) -> None:
         self.joined: list[str] = []
         self.room = ""
-        self.closing = False
+        self.closing = True  # until access is granted
+        self.access_checked = time.monotonic()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_SIGNED_OUT)
             return
         self.user = user
+        self.session_key = getattr(self.scope.get("session"), "session_key", None) or ""
+        # Join the person's own groups before checking access: a sign-out or deactivation
+        # from this moment on reaches this socket.
+        await self._join(user_group(user.pk))
+        if self.session_key:
+            await self._join(login_group(self.session_key))
         session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
         self.session = await database_sync_to_async(room_session_for)(
             user=user, session_id=session_id
         )
         if self.session is None:
+            await self._leave_groups()
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        self.closing, self.access_checked = False, time.monotonic()
         self.role = role_of(self.session, user.pk)
-        self.room = room_group(session_id)
         self.peers: set[str] = set()
         self.bucket, self.last_typing = FrameBucket(), 0.0
         self.refused, self.refused_since = 0, time.monotonic()
         cookie = self.scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME, "")
         self.language = cookie if cookie in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
-        groups = [self.room, user_group(user.pk)]
-        session_key = getattr(self.scope.get("session"), "session_key", None)
-        if session_key:
-            groups.append(login_group(session_key))
-        for group in groups:
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.joined.append(group)
+        self.room = room_group(session_id)
+        await self._join(self.room)
         await self.accept()
         with translation.override(self.language):
             await self.send_frame(await database_sync_to_async(self._hello)())
         await self._to_room("presence.join", channel=self.channel_name)
 
+    async def _join(self, group: str) -> None:
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.joined.append(group)
+
+    async def _leave_groups(self) -> None:
+        for group in self.joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.joined = []
+
+    async def dispatch(self, message: dict) -> None:
+        """Every frame and event passes here: re-check access when the last check is old
+        (an event that closes sockets may be lost; the channel layer is at most once)."""
+        is_lifecycle = message["type"] in ("websocket.connect", "websocket.disconnect")
+        is_stale = time.monotonic() - self.access_checked > ACCESS_RECHECK_SECONDS
+        if not is_lifecycle and not self.closing and is_stale and not await self._still_allowed():
+            return
+        await super().dispatch(message)
+
+    async def _still_allowed(self) -> bool:
+        self.access_checked = time.monotonic()
+        allowed = await database_sync_to_async(room_access_valid)(
+            user_id=self.user.pk, session_id=self.session.pk, session_key=self.session_key
+        )
+        if not allowed:
+            self.closing = True
+            await self.close(code=CLOSE_SIGNED_OUT)
+        return allowed
+
     def _hello(self) -> dict:
         room = room_frame(self.session, timezone.now())
-        closed = room["state"] == "closed"
         return {
             "type": "hello",
             "protocol": PROTOCOL_VERSION,
             "role": self.role,
             "room": room,
             "peer_online": False,  # `presence` follows as soon as the other side answers
-            # No TURN credentials for a room that can no longer hold a call.
-            "ice_servers": [] if closed else ice_servers_for(session=self.session, user=self.user),
+            "ice_servers": self._ice_servers(room["state"]),
             "turn_configured": turn_configured(),
             "limits": {
                 "message_chars": MESSAGE_MAX_CHARS,
@@ -112,12 +144,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
             },
         }
 
+    def _ice_servers(self, state: str) -> list[dict]:
+        """TURN credentials only while a call can take place (they expire when it closes)."""
+        if state != "open":
+            return []
+        return ice_servers_for(session=self.session, user=self.user)
+
     async def disconnect(self, code: int) -> None:
-        if self.room in self.joined:
+        if self.room and self.room in self.joined:
             await self._to_room("presence.leave", channel=self.channel_name)
-        for group in self.joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
-        self.joined = []
+        await self._leave_groups()
 
     # --- frames from the client -------------------------------------------------------
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
@@ -191,6 +227,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             )
 
     async def on_chat_sync(self, frame: dict) -> None:
+        if not await self._still_allowed():  # the whole history: always re-check
+            return
         messages = await database_sync_to_async(chat_messages_after)(
             session=self.session, after=frame["after"], limit=HISTORY_PAGE
         )
@@ -298,11 +336,14 @@ class RoomConsumer(AsyncWebsocketConsumer):
             user=self.user, session_id=self.session.pk
         )
         if session is None:  # no longer allowed (deactivated meanwhile)
+            self.closing = True
             await self.close(code=CLOSE_SIGNED_OUT)
             return
         self.session = session
         with translation.override(self.language):
-            await self.send_frame(room_frame(session, timezone.now()))
+            frame = room_frame(session, timezone.now())
+        frame["ice_servers"] = self._ice_servers(frame["state"])
+        await self.send_frame(frame)
 
     async def account_closed(self, event: dict) -> None:
         self.closing = True

@@ -2,6 +2,7 @@
 client sends, and the JSON shapes the server sends. Pure: no database, no I/O."""
 
 import json
+import math
 import uuid
 from dataclasses import dataclass
 
@@ -50,7 +51,7 @@ def parse_frame(text: str) -> dict:
     if len(text.encode()) > MAX_FRAME_BYTES:
         raise ProtocolError("frame_too_large", _("That was too large to send."))
     try:
-        frame = json.loads(text, parse_constant=_no_constants)
+        frame = json.loads(text, parse_constant=_no_constants, parse_float=_finite_float)
     except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         raise ProtocolError("bad_json", _("The request was not understood.")) from None
     if not isinstance(frame, dict):
@@ -64,6 +65,27 @@ def parse_frame(text: str) -> dict:
 
 def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not JSON")  # NaN and Infinity cannot be echoed to a browser
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _plain(value: object, depth: int = 0) -> bool:
+    """JSON a browser and the channel layer (msgpack) both carry: integers a browser
+    holds exactly, a modest nesting depth."""
+    if depth > 16:
+        return False
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(item, depth + 1) for item in value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -(2**53) <= value <= 2**53
+    return True
 
 
 def _check_send(frame: dict) -> None:
@@ -101,7 +123,7 @@ def _check_signal(frame: dict) -> None:
     if frame.get("kind") not in SIGNAL_KINDS:
         raise _bad("signal")
     data = frame.setdefault("data", {})
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not _plain(data):
         raise _bad("signal")
 
 

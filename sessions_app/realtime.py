@@ -2,7 +2,9 @@
 into them. Events are sent only after the database commit (a reader who reacts to them
 sees the new state)."""
 
+import asyncio
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -25,8 +27,17 @@ def login_group(session_key: str) -> str:
 
 def _send(group: str, event: dict) -> None:
     layer = get_channel_layer()
-    if layer is not None:
+    if layer is None:
+        return
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # the usual case: a view or a service in a worker thread
         async_to_sync(layer.group_send)(group, event)
+        return
+    # Sync code on a thread that runs an event loop (async tests, Playwright's sync API):
+    # async_to_sync cannot run here, so send from a thread of its own and wait for it.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(async_to_sync(layer.group_send), group, event).result()
 
 
 def room_changed_on_commit(session_id: int) -> None:

@@ -2,12 +2,16 @@
 through `student`, a counselor through `counselor`; nobody else gets one."""
 
 import datetime
+from importlib import import_module
 
+from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import TruncWeek
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 from accounts.models import User
 from sessions_app.models import (
@@ -160,3 +164,19 @@ def room_transcript(*, session: CounselingSession) -> list[ChatMessage]:
     return list(
         ChatMessage.objects.filter(session=session).select_related("sender").order_by("seq")
     )
+
+
+def room_access_valid(*, user_id: int, session_id: int, session_key: str) -> bool:
+    """Is this sign-in still good for this room: the account active and still a
+    participant, the sign-in not ended, the password not changed since?"""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or room_session_for(user=user, session_id=session_id) is None:
+        return False
+    if not session_key:
+        return True  # no cookie session (tests' scope); the checks above still apply
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    if store.get(SESSION_KEY) != str(user.pk):
+        return False
+    stored_hash = store.get(HASH_SESSION_KEY) or ""
+    hashes = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
+    return any(constant_time_compare(stored_hash, known) for known in hashes)

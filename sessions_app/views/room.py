@@ -50,7 +50,10 @@ def room_strings(*, is_counselor: bool) -> dict[str, str]:
         "note_saved": _("Saved at %(time)s"),
         "note_failed": _("The note could not be saved. Your text is still here; try again."),
         "confirm_end": _("End the session for both of you? The room will close."),
-        "waiting_for_counselor": _("Waiting for your counselor…"),
+        "ended_unsent": _(
+            "The session has ended. Messages that could not be sent are marked below; "
+            "copy what you still need."
+        ),
     }
 
 
@@ -149,6 +152,10 @@ def transcript(request: HttpRequest, session_id: int) -> HttpResponse:
     if request.GET.get("format") == "txt":
         if not is_counselor:
             raise Http404
+        for message in context["chat_messages"]:
+            # Continuation lines are indented, so no message can forge a line that reads
+            # as a message of its own.
+            message.export_body = "\n    ".join(message.body.splitlines())
         text = render_to_string("sessions_app/transcript.txt", context, request=request)
         response = HttpResponse(text, content_type="text/plain; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="transkrip-sesi-{session.pk}.txt"'

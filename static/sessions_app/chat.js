@@ -231,8 +231,14 @@ export function setupChat({ room, log, form, input, counter, typing, strings, ti
   room.on("error", (error) => {
     if (error.client_id) failed(error.client_id, error.message, error.code);
   });
-  room.on("room.state", (state) => setEnabled(state.state === "open"));
+  room.on("room.state", (state) => {
+    setEnabled(state.state === "open");
+    if (state.state === "closed") {
+      // Whatever could not go out before the end stays on screen, marked as not sent.
+      for (const clientId of [...pending.keys()]) failed(clientId, state.reason, "room_closed");
+    }
+  });
 
   scrollDown();
-  return { setEnabled };
+  return { setEnabled, unsent: () => pending.size };
 }

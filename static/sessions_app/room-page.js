@@ -41,9 +41,23 @@ function scheduleStateCheck(state) {
   stateTimer = setTimeout(() => room.send({ type: "room.state" }), delay);
 }
 
+let flushNote = () => Promise.resolve();
+
+async function showEndedRoom() {
+  // The ended room (the outcome form, the questionnaires) comes from the server; first
+  // make sure nothing typed is lost by the reload.
+  await flushNote();
+  if (chat && chat.unsent() > 0) {
+    showError(strings.ended_unsent);
+    byId("room-reload")?.classList.remove("d-none");
+    return;
+  }
+  location.reload();
+}
+
 function applyRoomState(state) {
   if (state.state === "closed" && initialState !== "closed") {
-    location.reload(); // the ended room (the outcome form, the questionnaires) comes from the server
+    showEndedRoom();
     return;
   }
   const waiting = byId("room-waiting");
@@ -63,8 +77,9 @@ function applyRoomState(state) {
 }
 
 const chatForm = byId("chat-form");
+let chat = null;
 if (chatForm) {
-  setupChat({
+  chat = setupChat({
     room,
     log: byId("chat-log"),
     form: chatForm,
@@ -92,6 +107,7 @@ room.on("error", (error) => {
   if (!error.client_id && error.ref !== "signal") showError(error.message);
 });
 
+byId("room-reload")?.addEventListener("click", () => location.reload());
 byId("room-start")?.addEventListener("click", () => room.send({ type: "session.start" }));
 byId("room-end")?.addEventListener("click", () => {
   if (window.confirm(strings.confirm_end)) room.send({ type: "session.end" });
@@ -100,14 +116,16 @@ byId("room-phase")?.addEventListener("change", (event) => {
   if (event.target.value) room.send({ type: "phase.set", phase: event.target.value });
 });
 
-// The note saves itself a moment after typing stops; the plain form still works.
+// The note saves itself a moment after typing stops; the plain form still works. One
+// save at a time: a slow earlier save must not land after (and over) a later one.
 const noteForm = byId("note-form");
 if (noteForm) {
   const status = byId("note-status");
   const text = noteForm.querySelector("textarea");
   let timer = null;
-  const save = async () => {
-    clearTimeout(timer);
+  let running = null;
+  let again = false;
+  const saveOnce = async () => {
     status.textContent = strings.note_saving;
     try {
       const response = await fetch(noteForm.action, {
@@ -123,13 +141,35 @@ if (noteForm) {
       status.textContent = strings.note_failed;
     }
   };
+  const save = () => {
+    clearTimeout(timer);
+    timer = null;
+    if (running) {
+      again = true; // the newest text goes out when the running save is done
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await saveOnce();
+      } while (again);
+      running = null;
+    })();
+    return running;
+  };
   text.addEventListener("input", () => {
     clearTimeout(timer);
     timer = setTimeout(save, 1500);
   });
+  // Save what is typed now (a timer still waiting included) and wait for it.
+  flushNote = () => (timer !== null || running ? save() : Promise.resolve());
   noteForm.addEventListener("submit", (event) => {
     event.preventDefault();
     save();
+  });
+  window.addEventListener("pagehide", () => {
+    // Leaving before the autosave: send the text anyway (the view answers a redirect).
+    if (timer !== null) navigator.sendBeacon?.(noteForm.action, new FormData(noteForm));
   });
 }
 

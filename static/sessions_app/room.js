@@ -76,7 +76,11 @@ export class RoomSocket {
     }
     if (frame.type === "pong") this.lastPong = Date.now();
     if (frame.type === "presence") this._peerOnline = frame.online;
-    if (frame.type === "room.state") this._roomState = frame.state;
+    if (frame.type === "room.state") {
+      this._roomState = frame.state;
+      // TURN credentials come only while the room is open: keep the newest.
+      if (frame.ice_servers && this._hello) this._hello.ice_servers = frame.ice_servers;
+    }
     this.emit(frame.type, frame);
   }
 

@@ -3,7 +3,6 @@ what the server does: refuse the frame with an error code (docs/realtime-protoco
 "Errors and limits"), keep the socket usable, never store anything, and close a flood.
 """
 
-import itertools
 import json
 import types
 import uuid
@@ -12,6 +11,7 @@ import pytest
 import pytest_asyncio
 from channels.db import database_sync_to_async
 
+from sessions_app.consumers import RoomConsumer
 from sessions_app.models import ChatMessage, CounselingSession
 from tests.sessions_app.room_helpers import (
     joined,
@@ -298,17 +298,30 @@ async def test_flooding_socket_is_closed_once_the_refusals_reach_the_limit(
 
 
 async def test_a_sustained_flood_slower_than_a_burst_is_closed_too(student, counselor, monkeypatch):
-    """100 frames a second: the bucket lets one in five through, the rest are refused,
-    and the refusals within the window close the socket even though some frames pass."""
-    clock = itertools.count()
+    """100 frames a second (the consumer's clock moves 10 ms per frame): the bucket lets
+    one in five through after the burst, and the refusals within the window close the
+    socket even though frames keep getting through."""
+    clock = [1000.0]
     monkeypatch.setattr(
-        "sessions_app.consumers.time",
-        types.SimpleNamespace(monotonic=lambda: 1000.0 + next(clock) / 100),
+        "sessions_app.consumers.time", types.SimpleNamespace(monotonic=lambda: clock[0])
     )
+    handle = RoomConsumer.receive
+
+    async def receive_at_100_per_second(self, text_data=None, bytes_data=None):
+        clock[0] += 0.01
+        return await handle(self, text_data, bytes_data)
+
+    monkeypatch.setattr(RoomConsumer, "receive", receive_at_100_per_second)
     _, flooder, bob = await _both_in_room(student, counselor)
     for t in range(FRAME_BURST + 2 * REFUSED_IN_A_ROW_TO_CLOSE):
         await send(flooder, {"type": "ping", "t": t})
-    assert (await receive_close(flooder, timeout=10))["code"] == CLOSE_FLOOD
+    pongs = []
+    while (output := await flooder.receive_output(timeout=5))["type"] != "websocket.close":
+        frame = json.loads(output["text"])
+        if frame["type"] == "pong":
+            pongs.append(frame["t"])
+    assert output["code"] == CLOSE_FLOOD
+    assert len(pongs) > FRAME_BURST  # frames after the burst passed, and it still closed
     await flooder.disconnect()
     await bob.disconnect()
 
