@@ -150,27 +150,41 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer: in-memory by default, Redis via REDIS_URL ---------------------------
 REDIS_URL = env("REDIS_URL")
+# pubsub: each process reads its messages from one subscribed connection (bench/README.md:
+# the core layer's per-process queue could not carry 100 messages/s on 2 cores and then
+# dropped messages at its capacity). "core" remains available.
+CHANNEL_LAYER_BACKEND = env("CHANNEL_LAYER_BACKEND", "pubsub")
+if CHANNEL_LAYER_BACKEND not in {"pubsub", "core"}:
+    raise ImproperlyConfigured("CHANNEL_LAYER_BACKEND must be 'pubsub' or 'core'.")
 if REDIS_URL:
+    channel_layer_config = {
+        # redis-py's async pool defaults to 100 connections, which fails with
+        # "Too many connections" once ~100 sockets join groups at once.
+        "hosts": [
+            {
+                "address": REDIS_URL,
+                "max_connections": envint("REDIS_MAX_CONNECTIONS", 2000),
+                # Above channels-redis's 5 s blocking poll: redis-py's default of 5 s
+                # failed the poll of every quiet server process.
+                "socket_timeout": envint("REDIS_SOCKET_TIMEOUT", 15),
+            }
+        ],
+        "prefix": env("CHANNEL_LAYER_PREFIX", "ruangbk"),
+        # Chat and signaling frames cross Redis encrypted (Fernet). Several keys: the
+        # first encrypts, all decrypt (rotation).
+        "symmetric_encryption_keys": envlist("CHANNEL_LAYER_ENCRYPTION_KEYS") or [SECRET_KEY],
+    }
+    if CHANNEL_LAYER_BACKEND == "core":
+        channel_layer_config |= {
+            "capacity": envint("CHANNEL_LAYER_CAPACITY", 1000),
+            "expiry": 60,
+        }
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                # redis-py's async pool defaults to 100 connections, which fails with
-                # "Too many connections" once ~100 sockets join groups at once.
-                "hosts": [
-                    {
-                        "address": REDIS_URL,
-                        "max_connections": envint("REDIS_MAX_CONNECTIONS", 2000),
-                    }
-                ],
-                "capacity": envint("CHANNEL_LAYER_CAPACITY", 1000),
-                "expiry": 60,
-                "prefix": env("CHANNEL_LAYER_PREFIX", "ruangbk"),
-                # Chat and signaling frames cross Redis encrypted (Fernet). Several keys:
-                # the first encrypts, all decrypt (rotation).
-                "symmetric_encryption_keys": envlist("CHANNEL_LAYER_ENCRYPTION_KEYS")
-                or [SECRET_KEY],
-            },
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer"
+            if CHANNEL_LAYER_BACKEND == "pubsub"
+            else "channels_redis.core.RedisChannelLayer",
+            "CONFIG": channel_layer_config,
         }
     }
 else:

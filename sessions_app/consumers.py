@@ -9,7 +9,7 @@ are acknowledged or broadcast.
 import json
 import time
 
-from channels.db import database_sync_to_async
+from channels.db import database_sync_to_async as channels_database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone, translation
@@ -30,6 +30,15 @@ from sessions_app.realtime import login_group, room_group, user_group
 from sessions_app.selectors import chat_messages_after, room_access_valid, room_session_for
 from sessions_app.services import room as room_services
 from sessions_app.services.room import MESSAGE_MAX_CHARS, MESSAGES_PER_WINDOW, RATE_WINDOW
+
+
+def database_sync_to_async(function):
+    """The sockets' database work runs in the thread pool (ASGI_THREADS, one connection
+    per thread), not one call at a time in asgiref's single thread-sensitive thread that
+    every socket of the process would queue for (bench/README.md). Each call is a
+    self-contained service or selector call with its own transaction."""
+    return channels_database_sync_to_async(function, thread_sensitive=False)
+
 
 CLOSE_SIGNED_OUT = 4401
 CLOSE_FORBIDDEN = 4403

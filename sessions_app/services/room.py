@@ -50,7 +50,9 @@ def room_refusal(session: CounselingSession, now: datetime.datetime) -> BookingE
 def _participant_session(user: User, session_id: int) -> CounselingSession:
     """The session, locked, if `user` is an active participant of it."""
     session = (
-        CounselingSession.objects.select_for_update()
+        # of=self: without it PostgreSQL also locks the joined school row, and every chat
+        # message of a school would wait for one lock.
+        CounselingSession.objects.select_for_update(of=("self",))
         .filter(pk=session_id)
         .select_related("school")
         .first()
