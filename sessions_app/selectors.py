@@ -20,6 +20,8 @@ from sessions_app.models import (
     ChatMessage,
     CounselingSession,
     SessionEvent,
+    SessionNote,
+    SessionOutcome,
 )
 
 Status = CounselingSession.Status
@@ -180,3 +182,13 @@ def room_access_valid(*, user_id: int, session_id: int, session_key: str) -> boo
     stored_hash = store.get(HASH_SESSION_KEY) or ""
     hashes = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
     return any(constant_time_compare(stored_hash, known) for known in hashes)
+
+
+def session_note_and_outcome(
+    *, session: CounselingSession
+) -> tuple[SessionNote | None, SessionOutcome | None]:
+    """The counselor's note and the outcome of a session the caller has checked is theirs."""
+    return (
+        SessionNote.objects.filter(session=session).first(),
+        SessionOutcome.objects.filter(session=session).first(),
+    )

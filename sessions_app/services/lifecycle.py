@@ -10,7 +10,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from accounts.services import lock_people
 from instruments.services import administrations_for_session
 from notifications.models import Notification
 from notifications.services import notify
@@ -20,7 +19,7 @@ from sessions_app.realtime import room_changed_on_commit
 from sessions_app.services.rules import (
     BookingError,
     check_time_free,
-    not_allowed,
+    locked_for,
     record_event,
     slot_taken,
 )
@@ -29,38 +28,12 @@ Status = CounselingSession.Status
 Event = SessionEvent.Kind
 
 
-def _locked_for(
-    session: CounselingSession, user: User, *, by: str, statuses: tuple[str, ...]
-) -> CounselingSession:
-    """Lock the people, re-read the session (its status may have just changed), and check
-    that `user` is the side `by` ("counselor", "student" or "either") and the session is
-    in one of `statuses`."""
-    lock_people(session.student, session.counselor)
-    session = CounselingSession.objects.select_related("student", "counselor", "school").get(
-        pk=session.pk
-    )
-    allowed = {
-        "counselor": {session.counselor_id},
-        "student": {session.student_id},
-        "either": {session.counselor_id, session.student_id},
-    }[by]
-    if user.pk not in allowed:
-        raise not_allowed()
-    if session.status not in statuses:
-        raise BookingError(
-            "invalid_transition",
-            _("This cannot be done to a session that is %(status)s.")
-            % {"status": str(session.get_status_display()).lower()},
-        )
-    return session
-
-
 @transaction.atomic
 def session_confirm(
     *, counselor: User, session: CounselingSession, now: datetime.datetime | None = None
 ) -> CounselingSession:
     now = now or timezone.now()
-    session = _locked_for(session, counselor, by="counselor", statuses=(Status.REQUESTED,))
+    session = locked_for(session, counselor, by="counselor", statuses=(Status.REQUESTED,))
     if session.starts_at <= now:
         raise BookingError("session_past", _("The requested time has passed; decline it instead."))
     session.status = Status.CONFIRMED
@@ -74,7 +47,7 @@ def session_confirm(
 def session_decline(
     *, counselor: User, session: CounselingSession, reason: str
 ) -> CounselingSession:
-    session = _locked_for(session, counselor, by="counselor", statuses=(Status.REQUESTED,))
+    session = locked_for(session, counselor, by="counselor", statuses=(Status.REQUESTED,))
     reason = _required_reason(reason)
     session.status = Status.DECLINED
     session.status_reason = reason
@@ -101,7 +74,7 @@ def session_cancel(
 ) -> CounselingSession:
     """Either side cancels a session that has not started; late ones are flagged."""
     now = now or timezone.now()
-    session = _locked_for(session, user, by="either", statuses=CounselingSession.OPEN_STATUSES)
+    session = locked_for(session, user, by="either", statuses=CounselingSession.OPEN_STATUSES)
     if session.starts_at <= now:
         raise BookingError(
             "session_started",
@@ -136,7 +109,7 @@ def session_start(
     *, counselor: User, session: CounselingSession, now: datetime.datetime | None = None
 ) -> CounselingSession:
     now = now or timezone.now()
-    session = _locked_for(session, counselor, by="counselor", statuses=(Status.CONFIRMED,))
+    session = locked_for(session, counselor, by="counselor", statuses=(Status.CONFIRMED,))
     if now < session.starts_at - CounselingSession.START_EARLY:
         raise BookingError(
             "too_early", _("A session can be started at most 15 minutes before its time.")
@@ -160,7 +133,7 @@ def session_start(
 
 @transaction.atomic
 def session_complete(*, counselor: User, session: CounselingSession) -> CounselingSession:
-    session = _locked_for(session, counselor, by="counselor", statuses=(Status.IN_PROGRESS,))
+    session = locked_for(session, counselor, by="counselor", statuses=(Status.IN_PROGRESS,))
     session.status = Status.COMPLETED
     session.save(update_fields=["status"])
     record_event(session, counselor, Event.COMPLETED)
@@ -174,7 +147,7 @@ def session_mark_no_show(
     *, counselor: User, session: CounselingSession, now: datetime.datetime | None = None
 ) -> CounselingSession:
     now = now or timezone.now()
-    session = _locked_for(session, counselor, by="counselor", statuses=(Status.CONFIRMED,))
+    session = locked_for(session, counselor, by="counselor", statuses=(Status.CONFIRMED,))
     if now < session.starts_at:
         raise BookingError(
             "not_started_yet", _("A no-show can only be recorded after the start time.")
@@ -200,7 +173,7 @@ def session_reschedule_propose(
     Until then the session keeps its time and the proposed time is kept free.
     """
     now = now or timezone.now()
-    session = _locked_for(session, counselor, by="counselor", statuses=(Status.CONFIRMED,))
+    session = locked_for(session, counselor, by="counselor", statuses=(Status.CONFIRMED,))
     if session.starts_at <= now:
         raise BookingError(
             "session_started", _("This session's time has begun; it can no longer be moved.")
@@ -239,7 +212,7 @@ def session_reschedule_answer(
 ) -> CounselingSession:
     """The student accepts the proposed time (the session moves) or keeps the old one."""
     now = now or timezone.now()
-    session = _locked_for(session, student, by="student", statuses=tuple(Status))
+    session = locked_for(session, student, by="student", statuses=tuple(Status))
     if session.status != Status.CONFIRMED or not session.has_proposal:
         raise BookingError("no_proposal", _("There is no new time to answer."))
     starts_at, ends_at = session.proposed_starts_at, session.proposed_ends_at
@@ -277,7 +250,7 @@ def session_consent_give(
     *, student: User, session: CounselingSession, now: datetime.datetime | None = None
 ) -> CounselingSession:
     """The student agrees to the consent text for a session their counselor created."""
-    session = _locked_for(session, student, by="student", statuses=CounselingSession.OPEN_STATUSES)
+    session = locked_for(session, student, by="student", statuses=CounselingSession.OPEN_STATUSES)
     if session.consent_given_at is None:
         session.consent_text = booking_policy_for(session.school).consent_text
         session.consent_given_at = now or timezone.now()

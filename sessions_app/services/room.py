@@ -20,7 +20,10 @@ from sessions_app.models import (
     SessionOutcome,
 )
 from sessions_app.realtime import room_changed_on_commit
-from sessions_app.services.rules import BookingError, not_allowed, record_event
+from sessions_app.services.rules import BookingError, locked_for, not_allowed, record_event
+
+# The room's writes check the status themselves, with their own messages.
+ANY_STATUS = tuple(CounselingSession.Status)
 
 # At most this many messages per user in this many seconds, over all their sessions.
 MESSAGES_PER_WINDOW = 20
@@ -119,19 +122,12 @@ def chat_mark_read(*, reader: User, session_id: int, up_to: int) -> int:
     )
 
 
-def _counselor_session(counselor: User, session: CounselingSession) -> CounselingSession:
-    locked = CounselingSession.objects.select_for_update().filter(pk=session.pk).first()
-    if locked is None or locked.counselor_id != counselor.pk:
-        raise not_allowed()
-    return locked
-
-
 @transaction.atomic
 def session_phase_set(
     *, counselor: User, session: CounselingSession, phase: str
 ) -> CounselingSession:
     """Record the phase of the counseling process the session reached."""
-    session = _counselor_session(counselor, session)
+    session = locked_for(session, counselor, by="counselor", statuses=ANY_STATUS)
     if phase not in CounselingSession.Phase.values:
         raise BookingError("bad_phase", _("Choose one of the five phases."))
     if session.status not in (
@@ -154,7 +150,7 @@ def session_phase_set(
 @transaction.atomic
 def session_note_save(*, counselor: User, session: CounselingSession, body: str) -> SessionNote:
     """Save the counselor's confidential note (encrypted at rest)."""
-    session = _counselor_session(counselor, session)
+    session = locked_for(session, counselor, by="counselor", statuses=ANY_STATUS)
     note, _created = SessionNote.objects.get_or_create(session=session)
     note.body = body or ""
     note.updated_at = timezone.now()
@@ -172,7 +168,7 @@ def session_outcome_record(
     referral_reason: str = "",
 ) -> SessionOutcome:
     """Record (or correct) how the case goes on after a completed session."""
-    session = _counselor_session(counselor, session)
+    session = locked_for(session, counselor, by="counselor", statuses=ANY_STATUS)
     if session.status != CounselingSession.Status.COMPLETED:
         raise BookingError(
             "not_completed", _("The outcome can be recorded once the session has ended.")

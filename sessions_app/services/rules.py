@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.services import lock_people
 from counseling_platform.errors import DomainError
 from sessions_app.models import BookingPolicy, CounselingSession, SessionEvent
 
@@ -96,3 +97,29 @@ def check_bookable_time(
             _("That time is too far ahead: book within %(days)s days.")
             % {"days": policy.horizon_days},
         )
+
+
+def locked_for(
+    session: CounselingSession, user: User, *, by: str, statuses: tuple[str, ...]
+) -> CounselingSession:
+    """Lock the people, re-read the session (its status may have just changed), and check
+    that `user` is the side `by` ("counselor", "student" or "either") and the session is
+    in one of `statuses`."""
+    lock_people(session.student, session.counselor)
+    session = CounselingSession.objects.select_related("student", "counselor", "school").get(
+        pk=session.pk
+    )
+    allowed = {
+        "counselor": {session.counselor_id},
+        "student": {session.student_id},
+        "either": {session.counselor_id, session.student_id},
+    }[by]
+    if user.pk not in allowed:
+        raise not_allowed()
+    if session.status not in statuses:
+        raise BookingError(
+            "invalid_transition",
+            _("This cannot be done to a session that is %(status)s.")
+            % {"status": str(session.get_status_display()).lower()},
+        )
+    return session

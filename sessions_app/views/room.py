@@ -11,8 +11,12 @@ from django.views.decorators.http import require_POST
 from accounts.models import User
 from accounts.permissions import counselor_required, role_required
 from sessions_app.forms import NoteForm, OutcomeForm
-from sessions_app.models import CounselingSession, SessionNote, SessionOutcome
-from sessions_app.selectors import room_transcript, session_for_participant
+from sessions_app.models import CounselingSession
+from sessions_app.selectors import (
+    room_transcript,
+    session_for_participant,
+    session_note_and_outcome,
+)
 from sessions_app.services import BookingError
 from sessions_app.services.room import session_note_save, session_outcome_record
 
@@ -86,8 +90,7 @@ def _render_room(
         "room_strings": room_strings(is_counselor=is_counselor),
     }
     if is_counselor:
-        note = SessionNote.objects.filter(session=session).first()
-        outcome = SessionOutcome.objects.filter(session=session).first()
+        note, outcome = session_note_and_outcome(session=session)
         context["note_form"] = note_form or NoteForm(initial={"body": note.body if note else ""})
         context["note"] = note
         context["outcome"] = outcome
@@ -120,7 +123,7 @@ def room_note(request: HttpRequest, session_id: int) -> HttpResponse:
 @counselor_required
 def room_outcome(request: HttpRequest, session_id: int) -> HttpResponse:
     session = _counselor_session(request, session_id)
-    outcome = SessionOutcome.objects.filter(session=session).first()
+    _note, outcome = session_note_and_outcome(session=session)
     form = OutcomeForm(request.POST, instance=outcome)
     if form.is_valid():
         try:

@@ -8,16 +8,13 @@ server process sees what the test created.
 
 import os
 from collections.abc import Callable, Iterator
-from functools import partial
 from pathlib import Path
 
 import pytest
-from daphne.testing import DaphneProcess
-from django.conf import settings
-from django.db import connections
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.conftest import service_missing
+from tests.servers import servers_start, servers_stop
 
 CHROMIUM = Path(os.environ.get("RUANGBK_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -35,65 +32,14 @@ CHROMIUM_ARGS = [
     "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]
 PHONE = {"width": 360, "height": 640}
-SERVER_START_SECONDS = 30
-
-
-def _server_application(django_db_blocker):
-    """Runs in the forked server process: database open, a fresh channel layer, static
-    files served."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from asgiref.sync import SyncToAsync
-    from channels.layers import channel_layers
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-
-    django_db_blocker.unblock()  # pytest-django's guard was inherited through fork
-    # A fork copies the executor that runs database calls but not its thread: after an
-    # async test in the parent, every database_sync_to_async call would hang.
-    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
-
-    channel_layers.backends.clear()  # the parent's layers belong to its event loops
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "127.0.0.1"]
-    from counseling_platform.asgi import application
-
-    return ASGIStaticFilesHandler(application)
 
 
 @pytest.fixture(scope="session")
 def asgi_server(django_db_setup, django_db_blocker) -> Iterator[str]:
     """Base URL of a daphne process serving the app against the test database."""
-    database = settings.DATABASES["default"]
-    if database["ENGINE"].endswith("sqlite3") and ":memory:" in str(database["NAME"]):
-        raise RuntimeError("the live server needs a file or PostgreSQL test database")
-    with django_db_blocker.unblock():
-        # The child must not share the parent's database sockets.
-        connections.close_all()
-    process = DaphneProcess("127.0.0.1", partial(_server_application, django_db_blocker))
-    process.daemon = True
-    process.start()
-    if not process.ready.wait(SERVER_START_SECONDS):
-        process.terminate()
-        detail = "" if process.errors.empty() else process.errors.get(False)[1]
-        raise RuntimeError(f"daphne did not start:\n{detail}")
-    yield f"http://127.0.0.1:{process.port.value}"
-    process.terminate()
-    process.join(10)
-    with django_db_blocker.unblock():
-        _end_leftover_sessions()
-
-
-def _end_leftover_sessions() -> None:
-    """PostgreSQL may still hold the dead server's sessions for a moment, which would
-    make dropping the test database fail."""
-    connection = connections["default"]
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-    connection.close()
+    processes = servers_start(django_db_blocker, static=True)
+    yield f"http://127.0.0.1:{processes[0].port.value}"
+    servers_stop(processes, django_db_blocker)
 
 
 @pytest.fixture(scope="session")

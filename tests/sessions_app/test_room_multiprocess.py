@@ -10,16 +10,13 @@ import asyncio
 import json
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 
 import pytest
 import websockets
 from channels.db import database_sync_to_async
-from daphne.testing import DaphneProcess
 from django.conf import settings
-from django.db import connections
 
+from tests.servers import servers_start, servers_stop
 from tests.sessions_app.room_helpers import session_cookie, session_now
 
 pytestmark = [
@@ -28,73 +25,20 @@ pytestmark = [
     pytest.mark.asyncio,
 ]
 
-SERVER_START_SECONDS = 30
 FRAME_SECONDS = 10
 # channels-redis polls a process's channel with a 5-second BZPOPMIN; a quiet room must
 # outlive a few of those polls.
 QUIET_SECONDS = 7
 
 
-def _room_server_application(django_db_blocker):
-    """Runs in the forked server process: database open, a fresh channel layer, a fresh
-    thread for database calls."""
-    from asgiref.sync import SyncToAsync
-    from channels.layers import channel_layers
-
-    django_db_blocker.unblock()  # pytest-django's guard was inherited through fork
-    # A fork copies the executor that runs database calls but not its thread: after an
-    # async test in the parent, every database_sync_to_async call would hang.
-    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
-    channel_layers.backends.clear()  # the parent's layers belong to its event loops
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "127.0.0.1"]
-    from counseling_platform.asgi import application
-
-    return application
-
-
-def _start_server(django_db_blocker) -> DaphneProcess:
-    process = DaphneProcess("127.0.0.1", partial(_room_server_application, django_db_blocker))
-    process.daemon = True
-    process.start()
-    if not process.ready.wait(SERVER_START_SECONDS):
-        process.terminate()
-        detail = "" if process.errors.empty() else process.errors.get(False)[1]
-        raise RuntimeError(f"daphne did not start:\n{detail}")
-    return process
-
-
 @pytest.fixture(scope="module")
 def two_servers(django_db_setup, django_db_blocker) -> Iterator[tuple[int, int]]:
     """The ports of two daphne processes serving the app against the test database."""
-    database = settings.DATABASES["default"]
-    if database["ENGINE"].endswith("sqlite3") and ":memory:" in str(database["NAME"]):
-        raise RuntimeError("the servers need a file or PostgreSQL test database")
     if not settings.REDIS_URL:
         raise RuntimeError("two processes share a room only through the Redis channel layer")
-    with django_db_blocker.unblock():
-        connections.close_all()  # the children must not share the parent's sockets
-    processes = [_start_server(django_db_blocker) for _ in range(2)]
+    processes = servers_start(django_db_blocker, 2)
     yield processes[0].port.value, processes[1].port.value
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.join(10)
-    with django_db_blocker.unblock():
-        _end_leftover_sessions()
-
-
-def _end_leftover_sessions() -> None:
-    """PostgreSQL may still hold the dead servers' sessions for a moment, which would
-    make dropping the test database fail."""
-    connection = connections["default"]
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-    connection.close()
+    servers_stop(processes, django_db_blocker)
 
 
 async def open_room(port: int, user, session_id: int):
