@@ -191,6 +191,8 @@ class StudentProfile(models.Model):
         limit_choices_to={"role": User.Role.COUNSELOR},
         verbose_name=_("counselor"),
     )
+    # The counselor may let the student see their own anxiety trend (never the alliance).
+    can_see_anxiety_trend = models.BooleanField(_("sees own anxiety trend"), default=False)
 
     class Meta:
         verbose_name = _("student profile")

@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("sessions/", include("sessions_app.urls")),
     path("questionnaires/", include("instruments.urls")),
+    path("analytics/", include("analytics.urls")),
     path("notifications/", include("notifications.urls")),
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -83,6 +83,15 @@ class Band:
 
 
 @dataclass(frozen=True)
+class ChangeReference:
+    """Published reliability and SD of the total, for the reliable change index."""
+
+    reliability: float
+    sd: float
+    source: Text
+
+
+@dataclass(frozen=True)
 class Instrument:
     code: str
     version: str
@@ -101,6 +110,7 @@ class Instrument:
     reverse_keyed: frozenset[int]
     subscales: tuple[Subscale, ...]
     bands: tuple[Band, ...]
+    reference: ChangeReference | None = None
 
     @property
     def choice_items(self) -> tuple[Item, ...]:
@@ -269,6 +279,24 @@ def _bands(data: dict, total_min: int, total_max: int) -> tuple[Band, ...]:
     return tuple(bands)
 
 
+def _reference(data: dict) -> ChangeReference | None:
+    """The optional "reliable_change" block: {"reliability": 0–1, "sd": > 0, "source": text}."""
+    raw = data.get("reliable_change")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise DefinitionError("'reliable_change' must be an object")
+    reliability, sd = raw.get("reliability"), raw.get("sd")
+    if isinstance(reliability, bool) or not isinstance(reliability, int | float):
+        raise DefinitionError("'reliable_change' reliability must be a number")
+    if not 0 < reliability < 1:
+        raise DefinitionError("'reliable_change' reliability must lie between 0 and 1")
+    if isinstance(sd, bool) or not isinstance(sd, int | float) or sd <= 0:
+        raise DefinitionError("'reliable_change' sd must be a positive number")
+    source = _text(raw.get("source"), "'reliable_change' source")
+    return ChangeReference(reliability=float(reliability), sd=float(sd), source=source)
+
+
 def parse_definition(data: Any) -> Instrument:
     """Check one definition (already read from JSON) and build the instrument."""
     if not isinstance(data, dict):
@@ -318,6 +346,7 @@ def parse_definition(data: Any) -> Instrument:
         reverse_keyed=reverse_keyed,
         subscales=subscales,
         bands=bands,
+        reference=_reference(data),
     )
 
 

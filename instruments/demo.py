@@ -2,8 +2,10 @@
 
 siswa03 has a whole single-case study with konselor1: three weekly baseline AMAS, five
 counseling sessions each followed by WAI-SR and AMAS, and follow-up AMAS, one of them
-open now. Other clients of konselor1 answered once after a session (enough responses
-for the reliability page), and siswa01 has this week's questionnaires still to answer.
+open now. siswa04's study starts later (the multiple-baseline view) and ends with an
+alliance drop the caseload flags. Other clients of konselor1 took a screening AMAS and
+answered once after a session (enough responses for the reliability page and the
+reliable change index), and siswa01 has this week's questionnaires still to answer.
 """
 
 import datetime
@@ -89,6 +91,21 @@ def _session_with_answers(student, starts_at, wai_total, amas_total, answer_item
         _answer(administration, answers, session.ends_at + datetime.timedelta(minutes=10))
 
 
+def _staggered_study(student, counselor, afternoon, amas) -> None:
+    """A second single-case study whose treatment starts three weeks after siswa03's (the
+    multiple-baseline design), ending with an alliance drop the caseload flags."""
+    for week, total in zip((13, 12, 11, 10, 9, 8, 7), (30, 31, 29, 31, 30, 30, 31), strict=True):
+        _measure(student, counselor, "amas", Phase.BASELINE, afternoon - week * WEEK,
+                 answers=answers_for_total(amas, total))  # fmt: skip
+    later = afternoon + datetime.timedelta(hours=3)  # clear of the other demo sessions
+    for week, (wai_total, amas_total) in zip(
+        (6, 5, 4, 3, 2, 1),
+        ((40, 29), (46, 26), (50, 23), (53, 21), (56, 19), (49, 22)),
+        strict=True,
+    ):
+        _session_with_answers(student, later - week * WEEK, wai_total, amas_total)
+
+
 def demo_measurements(school: School) -> None:
     if Administration.objects.filter(school=school).exists():
         return
@@ -110,11 +127,12 @@ def demo_measurements(school: School) -> None:
         _measure(study, counselor, "amas", Phase.FOLLOW_UP, afternoon - week * WEEK,
                  answers=answers_for_total(amas, total))  # fmt: skip
     _measure(study, counselor, "amas", Phase.FOLLOW_UP, now - datetime.timedelta(hours=2))
+    _staggered_study(User.objects.get(username="siswa04"), counselor, afternoon, amas)
 
     # One answered session each for other clients: varied, coherent answers.
     rng = random.Random(4)
     others = User.objects.filter(
-        student_profile__counselor=counselor, username__in=[f"siswa{n:02d}" for n in range(4, 13)]
+        student_profile__counselor=counselor, username__in=[f"siswa{n:02d}" for n in range(5, 13)]
     ).select_related("student_profile")
     for index, student in enumerate(others):
         alliance, anxiety = rng.randint(2, 5), rng.randint(1, 5)
@@ -126,6 +144,13 @@ def demo_measurements(school: School) -> None:
         }
         # Distinct times: one counselor cannot hold two sessions at once.
         starts_at = afternoon - (index % 3 + 1) * WEEK + datetime.timedelta(hours=index // 3)
+        # The term's screening: one baseline AMAS two weeks before the first session.
+        screening = {
+            n: min(5, max(1, value + rng.choice((0, 0, 1)))) for n, value in items["amas"].items()
+        }
+        _measure(
+            student, counselor, "amas", Phase.BASELINE, starts_at - 2 * WEEK, answers=screening
+        )
         _session_with_answers(student, starts_at, 0, 0, items)
     Notification.objects.filter(user__school=school).update(read_at=now)
 

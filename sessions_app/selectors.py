@@ -7,7 +7,7 @@ from importlib import import_module
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.db.models import Count, Prefetch, Q, QuerySet
-from django.db.models.functions import TruncWeek
+from django.db.models.functions import TruncMonth, TruncWeek
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -107,8 +107,8 @@ def counselor_availability(
     return windows, exceptions
 
 
-def school_session_counts(*, school, weeks: int = 8) -> dict:
-    """Counts for the school admin: per status, per field, per week. Never content."""
+def school_session_counts(*, school, weeks: int = 8, months: int = 12) -> dict:
+    """Counts for the school admin: per status, field, week and month. Never content."""
     sessions = CounselingSession.objects.filter(school=school)
     by_status = dict(
         sessions.values_list("status").annotate(n=Count("pk")).values_list("status", "n")
@@ -129,6 +129,7 @@ def school_session_counts(*, school, weeks: int = 8) -> dict:
     )
     by_week = {_as_date(row["week"]): row["n"] for row in by_week_rows}
     return {
+        "by_month": _by_month(sessions, today, zone, months),
         "by_status": [(label, by_status.get(value, 0)) for value, label in Status.choices],
         "by_field": [
             (label, by_field.get(value, 0)) for value, label in CounselingSession.Field.choices
@@ -137,6 +138,22 @@ def school_session_counts(*, school, weeks: int = 8) -> dict:
         "total": sum(by_status.values()),
         "late_cancellations": sessions.filter(is_late_cancellation=True).count(),
     }
+
+
+def _by_month(sessions, today: datetime.date, zone, months: int) -> list:
+    """Sessions held (completed) in each of the last `months` months, oldest first."""
+    firsts = [today.replace(day=1)]
+    for _step in range(months - 1):
+        firsts.insert(0, (firsts[0] - datetime.timedelta(days=1)).replace(day=1))
+    since = datetime.datetime.combine(firsts[0], datetime.time(0), tzinfo=zone)
+    rows = (
+        sessions.filter(starts_at__gte=since, status=Status.COMPLETED)
+        .annotate(month=TruncMonth("starts_at", tzinfo=zone))
+        .values("month")
+        .annotate(n=Count("pk"))
+    )
+    counts = {_as_date(row["month"]): row["n"] for row in rows}
+    return [(first, counts.get(first, 0)) for first in firsts]
 
 
 def _as_date(value) -> datetime.date:

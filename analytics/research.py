@@ -1,0 +1,81 @@
+"""A researcher's own data: alliance and anxiety per session from a CSV (or XLSX) file,
+checked row by row so that a bad file is reported whole and nothing is half-read."""
+
+import math
+
+from django.utils.translation import gettext as _
+
+from accounts.importing import ImportFileError, read_table
+from analytics.report import SessionPair
+
+COLUMNS = {
+    "alliance": {"alliance", "aliansi", "wai", "wai-sr", "wai_sr", "x"},
+    "anxiety": {"anxiety", "kecemasan", "amas", "y"},
+    "phase": {"phase", "fase", "tahap"},
+}
+TREATMENT_WORDS = {"treatment", "perlakuan", "intervensi", "intervention", "b"}
+
+
+class PairsFileError(Exception):
+    """The file cannot be used; `errors` lists every problem, by line number."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text.strip().replace(",", "."))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def pairs_from_table(content: bytes) -> list[SessionPair]:
+    """One SessionPair per data row, in file order. With a phase column, only treatment
+    rows count (a file exported by RuangBK also holds baseline and follow-up weeks)."""
+    try:
+        table = read_table(content)
+    except ImportFileError as error:
+        raise PairsFileError([error.message]) from error
+    (_header_line, header), rows = table[0], table[1:]
+    names = [cell.strip().lower() for cell in header]
+    positions = {}
+    for column, aliases in COLUMNS.items():
+        found = [index for index, name in enumerate(names) if name in aliases]
+        if found:
+            positions[column] = found[0]
+    missing = [column for column in ("alliance", "anxiety") if column not in positions]
+    if missing:
+        raise PairsFileError(
+            [
+                _("The first row must name the columns %(columns)s; it has: %(header)s.")
+                % {"columns": "alliance, anxiety", "header": ", ".join(header) or "—"}
+            ]
+        )
+    errors, pairs = [], []
+    for line, cells in rows:
+
+        def cell(column: str, cells=cells) -> str:
+            index = positions[column]
+            return cells[index] if index < len(cells) else ""
+
+        if "phase" in positions and cell("phase").strip().lower() not in TREATMENT_WORDS:
+            continue
+        values = {}
+        for column in ("alliance", "anxiety"):
+            text = cell(column)
+            values[column] = _number(text)
+            if values[column] is None:
+                errors.append(
+                    _("Line %(line)d: %(column)s %(value)s is not a number.")
+                    % {"line": line, "column": column, "value": repr(text.strip()) or "''"}
+                )
+        if not errors:
+            pairs.append(SessionPair(len(pairs) + 1, None, values["alliance"], values["anxiety"]))
+    if errors:
+        raise PairsFileError(errors)
+    if not pairs:
+        raise PairsFileError([_("The file has no data rows.")])
+    return pairs

@@ -1,0 +1,117 @@
+"""Clients' score series read from the database: one query for one client or for 300.
+
+The caller has already checked that the students are the counselor's clients (see
+analytics.selectors); nothing here filters by the person asking.
+"""
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+
+from analytics.report import InstrumentSeries, SeriesPoint, SessionPair
+from instruments.definitions import Instrument, get_instrument
+from instruments.models import Administration, Response
+
+ALLIANCE = "wai-sr"
+ANXIETY = "amas"
+Phase = Administration.Phase
+
+
+def instrument_series(instrument: Instrument, points: list[SeriesPoint]) -> InstrumentSeries:
+    return InstrumentSeries(
+        code=instrument.code,
+        name=str(instrument.short_name),
+        total_min=instrument.total_min,
+        total_max=instrument.total_max,
+        subscales=[(subscale.code, str(subscale.name)) for subscale in instrument.subscales],
+        bands=[(band.code, str(band.label), band.min, band.max) for band in instrument.bands],
+        # The alliance is better high; anxiety (and any other scale) better low.
+        higher_is_better=instrument.code == ALLIANCE,
+        points=points,
+        subscale_range=(
+            instrument.scale_min * min((len(s.items) for s in instrument.subscales), default=0),
+            instrument.scale_max * max((len(s.items) for s in instrument.subscales), default=0),
+        ),
+    )
+
+
+def live_responses(student_ids: Iterable[int], codes: Iterable[str]):
+    """Every counted (not voided, not cancelled) response of these students, oldest first."""
+    return (
+        Response.objects.filter(
+            administration__student_id__in=list(student_ids),
+            administration__instrument_code__in=list(codes),
+            administration__cancelled_at__isnull=True,
+            voided_at__isnull=True,
+        )
+        .select_related("administration__session")
+        .order_by("submitted_at", "pk")
+    )
+
+
+def point_for(response: Response, instrument: Instrument) -> SeriesPoint:
+    administration = response.administration
+    session = administration.session
+    band = instrument.band(response.band) if response.band else None
+    return SeriesPoint(
+        # A session's questionnaires belong to the session's date; others to their answer.
+        date=session.starts_at if session else response.submitted_at,
+        phase=administration.phase,
+        total=response.total,
+        subscales=dict(response.subscale_scores or {}),
+        band_code=response.band,
+        band_label=str(band.label) if band else "",
+        session_id=administration.session_id,
+    )
+
+
+def series_by_student(
+    student_ids: Iterable[int], codes: Iterable[str] = (ALLIANCE, ANXIETY)
+) -> dict[int, dict[str, InstrumentSeries]]:
+    """{student id: {instrument code: series}} in one query; a student or instrument with
+    no answers has no entry."""
+    instruments = {code: get_instrument(code) for code in codes}
+    points: dict[int, dict[str, list[SeriesPoint]]] = defaultdict(lambda: defaultdict(list))
+    for response in live_responses(student_ids, instruments):
+        code = response.administration.instrument_code
+        instrument = instruments[code]
+        if instrument is None or response.total is None:
+            continue
+        points[response.administration.student_id][code].append(point_for(response, instrument))
+    return {
+        student_id: {
+            code: instrument_series(instruments[code], sorted(found, key=lambda p: p.date))
+            for code, found in by_code.items()
+        }
+        for student_id, by_code in points.items()
+    }
+
+
+def session_pairs(
+    alliance: InstrumentSeries | None, anxiety: InstrumentSeries | None, zone: datetime.tzinfo
+) -> list[SessionPair]:
+    """Treatment sessions with both questionnaires answered, numbered in time order.
+
+    Questionnaires sent after a session pair up by the session; imported history (no
+    session) by the day it was taken."""
+    if alliance is None or anxiety is None:
+        return []
+
+    def key(point: SeriesPoint):
+        return point.session_id or point.date.astimezone(zone).date()
+
+    anxiety_by_key = {key(p): p for p in anxiety.points if p.phase == Phase.TREATMENT}
+    matched = [
+        (point, anxiety_by_key[key(point)])
+        for point in alliance.points
+        if point.phase == Phase.TREATMENT and key(point) in anxiety_by_key
+    ]
+    return [
+        SessionPair(
+            number=number,
+            date=alliance_point.date,
+            alliance=alliance_point.total,
+            anxiety=anxiety_point.total,
+        )
+        for number, (alliance_point, anxiety_point) in enumerate(matched, start=1)
+    ]

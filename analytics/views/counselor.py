@@ -1,0 +1,201 @@
+"""The counselor's analytics: a client's trends and report (page, PDF, CSV), what the
+client may see, the caseload dashboard and the multiple-baseline view."""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import counselor_required
+from analytics.caseload import (
+    ALERT_CODES,
+    ALLIANCE_DROP,
+    RISING_RUN,
+    SORT_KEYS,
+    alert_labels,
+    caseload,
+    counselor_classes,
+    sort_columns,
+)
+from analytics.exports import date_text_in, report_csv, report_pdf_bytes
+from analytics.figures import (
+    alliance_titles,
+    anxiety_titles,
+    multiple_baseline_figure,
+    report_figures,
+    trend_figures,
+)
+from analytics.report import report_tables
+from analytics.selectors import client_report, client_series
+from analytics.services import AnalyticsError, anxiety_trend_share
+from instruments.selectors import counselor_client_get
+
+MAX_BASELINE_PANELS = 8
+
+
+def is_study(series) -> bool:
+    phases = [point.phase for point in series.points]
+    return phases.count("baseline") >= 2 and "treatment" in phases
+
+
+def treatment_start(series):
+    """When treatment began (clients without treatment last)."""
+    starts = [point.date for point in series.points if point.phase != "baseline"]
+    return (0, starts[0]) if starts else (1, series.points[-1].date)
+
+
+@counselor_required
+def client_trends(request: HttpRequest, student_id: int) -> HttpResponse:
+    student = counselor_client_get(counselor=request.user, student_id=student_id)
+    zone = request.user.school.zone()
+    alliance, anxiety = client_series(student=student)
+    return render(
+        request,
+        "analytics/client_trends.html",
+        {
+            "client": student,
+            "alliance_charts": trend_figures(alliance, zone, titles=alliance_titles())
+            if alliance
+            else [],
+            "anxiety_charts": trend_figures(anxiety, zone, titles=anxiety_titles())
+            if anxiety
+            else [],
+        },
+    )
+
+
+@require_POST
+@counselor_required
+def trend_share(request: HttpRequest, student_id: int) -> HttpResponse:
+    student = counselor_client_get(counselor=request.user, student_id=student_id)
+    visible = request.POST.get("visible") == "1"
+    try:
+        anxiety_trend_share(counselor=request.user, student=student, visible=visible)
+    except AnalyticsError as error:
+        messages.error(request, error.message)
+    else:
+        shown = (
+            _("%(name)s can now see their own anxiety trend.")
+            if visible
+            else _("%(name)s no longer sees their anxiety trend.")
+        )
+        messages.success(request, shown % {"name": student.display_name})
+    return redirect("analytics:client-trends", student_id=student.pk)
+
+
+def _report_for(request: HttpRequest, student_id: int):
+    student = counselor_client_get(counselor=request.user, student_id=student_id)
+    return student, client_report(counselor=request.user, student=student)
+
+
+@counselor_required
+def report_page(request: HttpRequest, student_id: int) -> HttpResponse:
+    student, report = _report_for(request, student_id)
+    zone = request.user.school.zone()
+    return render(
+        request,
+        "analytics/report.html",
+        {
+            "client": student,
+            "report": report,
+            "tables": report_tables(report, date_text_in(zone)),
+            "figures": report_figures(report, zone),
+        },
+    )
+
+
+def _file_name(student, extension: str) -> str:
+    today = timezone.localdate(timezone=student.school.zone()).isoformat()
+    return f"laporan-{slugify(student.username)}-{today}.{extension}"
+
+
+def _download(student, content: bytes, content_type: str, extension: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{_file_name(student, extension)}"'
+    response["Cache-Control"] = "no-store"  # a confidential record: no copies on the way
+    return response
+
+
+@counselor_required
+def report_pdf(request: HttpRequest, student_id: int) -> HttpResponse:
+    student, report = _report_for(request, student_id)
+    content = report_pdf_bytes(report, request.user.school.zone())
+    return _download(student, content, "application/pdf", "pdf")
+
+
+@counselor_required
+def report_csv_download(request: HttpRequest, student_id: int) -> HttpResponse:
+    student, report = _report_for(request, student_id)
+    content = report_csv(report, request.user.school.zone())
+    return _download(student, content, "text/csv; charset=utf-8", "csv")
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@counselor_required
+def caseload_page(request: HttpRequest) -> HttpResponse:
+    class_id = _int_or_none(request.GET.get("class"))
+    alert = request.GET.get("alert", "")
+    alert = alert if alert in ALERT_CODES else ""
+    sort = request.GET.get("sort", "-alerts")
+    sort = sort if sort.lstrip("-") in SORT_KEYS else "-alerts"
+    rows = caseload(counselor=request.user, class_id=class_id, alert=alert, sort=sort)
+    return render(
+        request,
+        "analytics/caseload.html",
+        {
+            "rows": rows,
+            "classes": counselor_classes(counselor=request.user),
+            "alert_choices": list(alert_labels().items()),
+            "sort_columns": sort_columns(),
+            "alliance_drop": ALLIANCE_DROP,
+            "rising_run": RISING_RUN,
+            "class_id": class_id,
+            "alert": alert,
+            "sort": sort,
+        },
+    )
+
+
+@counselor_required
+def multiple_baseline(request: HttpRequest) -> HttpResponse:
+    """Several clients' anxiety series on one time axis, each with its phase changes."""
+    rows = caseload(counselor=request.user, sort="name")
+    with_baseline = [
+        row
+        for row in rows
+        if row.anxiety and any(p.phase == "baseline" for p in row.anxiety.points)
+    ]
+    chosen_ids = {_int_or_none(value) for value in request.GET.getlist("client")} - {None}
+    if chosen_ids:
+        chosen = [row for row in rows if row.profile.user_id in chosen_ids and row.anxiety]
+    else:  # the single-case studies: a baseline of two or more weeks, then treatment
+        chosen = [row for row in with_baseline if is_study(row.anxiety)]
+    # Earliest start of treatment first: the staircase of a multiple-baseline figure.
+    chosen = sorted(chosen, key=lambda row: treatment_start(row.anxiety))[:MAX_BASELINE_PANELS]
+    zone = request.user.school.zone()
+    figure = (
+        multiple_baseline_figure(
+            [(row.profile.user.display_name, row.anxiety) for row in chosen], zone
+        )
+        if chosen
+        else None
+    )
+    return render(
+        request,
+        "analytics/multiple_baseline.html",
+        {
+            "figure": figure,
+            "candidates": [row for row in rows if row.anxiety],
+            "chosen_ids": {row.profile.user_id for row in chosen},
+            "max_panels": MAX_BASELINE_PANELS,
+        },
+    )
