@@ -181,3 +181,23 @@ def test_the_multiple_baseline_page_runs_constant_queries(
         assert client.get(reverse("analytics:multiple-baseline")).status_code == 200
 
     assert_constant_queries(request, lambda: _add_clients(counselor, 30, 1))
+
+
+def test_the_multiple_baseline_view_stacks_the_studies_by_start_of_treatment(client, counselor):
+    later = client_of(counselor)
+    study(later, baseline=[30, 31, 30, 29], sessions=[(45, 26), (50, 22)])  # B in week 5
+    earlier = client_of(counselor)
+    study(earlier, baseline=[33, 32], sessions=[(40, 30), (44, 27), (47, 25), (52, 21)])
+    screened = client_of(counselor)  # one screening score and a session: not a study
+    study(screened, baseline=[25], sessions=[(50, 20)])
+    client.force_login(counselor)
+    html = client.get(reverse("analytics:multiple-baseline")).content.decode()
+    names = [later.display_name, earlier.display_name, screened.display_name]
+    chart = html[html.index('id="multiple-baseline-chart"') :]
+    assert names[2] not in chart.split("</figure>")[0]
+    # Both studies span the same six weeks; the shorter baseline starts treatment first.
+    assert chart.index(names[1]) < chart.index(names[0])
+    chosen = client.get(
+        reverse("analytics:multiple-baseline") + f"?client={screened.pk}"
+    ).content.decode()
+    assert screened.display_name in chosen.split("</figure>")[0]
