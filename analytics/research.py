@@ -32,15 +32,17 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def pairs_from_table(content: bytes) -> list[SessionPair]:
-    """One SessionPair per data row, in file order. With a phase column, only treatment
-    rows count (a file exported by RuangBK also holds baseline and follow-up weeks)."""
+def pairs_from_table(content: bytes) -> tuple[list[SessionPair], list[str]]:
+    """One SessionPair per complete data row, in file order, and a note for each row left
+    out because a score is empty (a questionnaire not answered that session). With a phase
+    column, only treatment rows count (a file exported by RuangBK also holds baseline and
+    follow-up weeks). Any text that is not a number fails the whole file."""
     try:
         table = read_table(content)
     except ImportFileError as error:
         raise PairsFileError([error.message]) from error
     (_header_line, header), rows = table[0], table[1:]
-    names = [cell.strip().lower() for cell in header]
+    names = [cell.strip().lstrip("\ufeff").lower() for cell in header]
     positions = {}
     for column, aliases in COLUMNS.items():
         found = [index for index, name in enumerate(names) if name in aliases]
@@ -54,28 +56,34 @@ def pairs_from_table(content: bytes) -> list[SessionPair]:
                 % {"columns": "alliance, anxiety", "header": ", ".join(header) or "—"}
             ]
         )
-    errors, pairs = [], []
+    errors, notes, pairs = [], [], []
     for line, cells in rows:
 
         def cell(column: str, cells=cells) -> str:
             index = positions[column]
-            return cells[index] if index < len(cells) else ""
+            return cells[index].strip() if index < len(cells) else ""
 
-        if "phase" in positions and cell("phase").strip().lower() not in TREATMENT_WORDS:
+        if "phase" in positions and cell("phase").lower() not in TREATMENT_WORDS:
             continue
-        values = {}
-        for column in ("alliance", "anxiety"):
-            text = cell(column)
-            values[column] = _number(text)
-            if values[column] is None:
+        texts = {column: cell(column) for column in ("alliance", "anxiety")}
+        empty = [column for column, text in texts.items() if not text]
+        if empty:
+            notes.append(
+                _("Line %(line)d has no %(column)s score and is left out.")
+                % {"line": line, "column": " / ".join(empty)}
+            )
+            continue
+        values = {column: _number(text) for column, text in texts.items()}
+        for column, value in values.items():
+            if value is None:
                 errors.append(
                     _("Line %(line)d: %(column)s %(value)s is not a number.")
-                    % {"line": line, "column": column, "value": repr(text.strip()) or "''"}
+                    % {"line": line, "column": column, "value": repr(texts[column])}
                 )
         if not errors:
             pairs.append(SessionPair(len(pairs) + 1, None, values["alliance"], values["anxiety"]))
     if errors:
         raise PairsFileError(errors)
     if not pairs:
-        raise PairsFileError([_("The file has no data rows.")])
-    return pairs
+        raise PairsFileError([_("The file has no data rows."), *notes])
+    return pairs, notes

@@ -208,13 +208,37 @@ def test_the_command_reads_a_researchers_csv_without_the_database(tmp_path):
 
 def test_a_bad_csv_is_reported_line_by_line(tmp_path):
     path = tmp_path / "bad.csv"
-    path.write_text("alliance,anxiety\n50,20\nfifty,21\n52,\n53,19\n")
+    path.write_text("alliance,anxiety\n50,20\nfifty,21\n52,2O\n53,19\n")
     with pytest.raises(CommandError) as raised:
         run_command("--csv", str(path))
     message = str(raised.value)
     assert "Line 3" in message and "fifty" in message
-    assert "Line 4" in message
+    assert "Line 4" in message and "2O" in message
     assert "Line 2" not in message and "Line 5" not in message
+
+
+def test_a_row_with_an_empty_score_is_left_out_and_said_so(tmp_path):
+    path = tmp_path / "gaps.csv"
+    rows = [*SESSIONS[:3], ("", 25), *SESSIONS[3:]]
+    path.write_text("alliance,anxiety\n" + "".join(f"{x},{y}\n" for x, y in rows))
+    report = json.loads(run_command("--csv", str(path), "--format", "json"))
+    assert report["warnings"][0] == "Line 5 has no alliance score and is left out."
+    fit, _x, _y = ols(SESSIONS)
+    assert report["regression"]["slope"] == pytest.approx(fit.params[1], rel=1e-9)
+
+
+def test_the_export_of_a_session_without_a_wai_sr_answer_reads_back(
+    client, counselor, student, tmp_path
+):
+    study(student, sessions=[*SESSIONS[:3], (None, 25), *SESSIONS[3:]])
+    client.force_login(counselor)
+    path = tmp_path / "export.csv"
+    path.write_bytes(client.get(reverse("analytics:report-csv", args=[student.pk])).content)
+    from_file = json.loads(run_command("--csv", str(path), "--format", "json"))
+    from_database = json.loads(run_command(student.username, "--format", "json"))
+    assert from_file["regression"] == from_database["regression"]
+    assert from_database["regression"]["n"] == len(SESSIONS)
+    assert "has no alliance score and is left out" in from_file["warnings"][0]
 
 
 def test_a_csv_without_the_columns_says_which_are_needed(tmp_path):

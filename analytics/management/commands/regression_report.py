@@ -66,7 +66,7 @@ class Command(BaseCommand):
         except OSError as error:
             raise CommandError(f"Cannot read {path}: {error.strerror}.") from error
         try:
-            pairs = pairs_from_table(content)
+            pairs, notes = pairs_from_table(content)
         except PairsFileError as error:
             raise CommandError(f"{path}:\n" + "\n".join(error.errors)) from error
         alliance = get_instrument(ALLIANCE)
@@ -75,6 +75,7 @@ class Command(BaseCommand):
             pairs=pairs,
             alliance_max=alliance.total_max if alliance else None,
         )
+        report.warnings[:0] = notes  # rows left out come first: nothing is dropped silently
         return report, None
 
 
