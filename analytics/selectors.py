@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.selectors import counselor_clients
 from analytics import stats
 from analytics.analysis import ChangeReference, Heading, build_report
 from analytics.report import ClientReport, InstrumentSeries
@@ -19,6 +20,7 @@ from instruments.scoring import keyed_value
 
 MIN_REFERENCE_RESPONSES = 30  # answered questionnaires for the school's own alpha
 MIN_REFERENCE_CLIENTS = 10  # students with baseline scores, for the school's own SD
+MAX_REFERENCE_RESPONSES = 2000  # the most recent answers: alpha is stable long before
 
 
 def reference_from_school(school_id: int, code: str) -> tuple[ChangeReference | None, str]:
@@ -40,9 +42,10 @@ def reference_from_school(school_id: int, code: str) -> tuple[ChangeReference | 
         administration__cancelled_at__isnull=True,
     )
     items = instrument.choice_items
+    recent = responses.order_by("-submitted_at", "-pk")[:MAX_REFERENCE_RESPONSES]
     rows = [
         [keyed_value(instrument, item.number, answers[str(item.number)]) for item in items]
-        for answers in responses.values_list("answers", flat=True)
+        for answers in recent.values_list("answers", flat=True)
         if all(isinstance(answers.get(str(item.number)), int) for item in items)
     ]
     by_student: dict[int, list[int]] = defaultdict(list)
@@ -84,12 +87,19 @@ def client_series(*, student: User) -> tuple[InstrumentSeries | None, Instrument
 
 
 def client_report(
-    *, counselor: User, student: User, now: datetime.datetime | None = None
+    *,
+    counselor: User,
+    student: User,
+    now: datetime.datetime | None = None,
+    with_reference: bool = True,
 ) -> ClientReport:
-    """The regression report of one of the counselor's clients (the caller has checked)."""
+    """The regression report of one of the counselor's clients (the caller has checked).
+    Without the reference (the CSV needs only the data) no reliable change is computed."""
     zone = student.school.zone()
     alliance, anxiety = client_series(student=student)
-    reference, problem = reference_from_school(student.school_id, ANXIETY)
+    reference, problem = (
+        reference_from_school(student.school_id, ANXIETY) if with_reference else (None, "")
+    )
     profile = student.student_profile
     return build_report(
         heading=Heading(
@@ -106,3 +116,35 @@ def client_report(
         zone=zone,
         now=now or timezone.now(),
     )
+
+
+def is_study(series: InstrumentSeries) -> bool:
+    """A single-case study: two or more baseline measurements, then treatment."""
+    phases = [point.phase for point in series.points]
+    return phases.count("baseline") >= 2 and "treatment" in phases
+
+
+def treatment_start(series: InstrumentSeries):
+    """When treatment began (clients without treatment last)."""
+    starts = [point.date for point in series.points if point.phase != "baseline"]
+    return (0, starts[0]) if starts else (1, series.points[-1].date)
+
+
+def baseline_studies(*, counselor: User, chosen_ids: set[int], limit: int):
+    """(every client with anxiety scores, the clients to draw) as (profile, anxiety series)
+    pairs, from the counselor's active clients only. Without a choice: the single-case
+    studies. Drawn earliest start of treatment first: the staircase of a
+    multiple-baseline figure."""
+    profiles = list(counselor_clients(counselor=counselor).order_by("user__first_name", "pk"))
+    series = series_by_student([profile.user_id for profile in profiles], (ANXIETY,))
+    candidates = [
+        (profile, series[profile.user_id][ANXIETY])
+        for profile in profiles
+        if ANXIETY in series.get(profile.user_id, {})
+    ]
+    if chosen_ids:
+        chosen = [(p, s) for p, s in candidates if p.user_id in chosen_ids]
+    else:
+        chosen = [(p, s) for p, s in candidates if is_study(s)]
+    chosen.sort(key=lambda pair: treatment_start(pair[1]))
+    return candidates, chosen[:limit]

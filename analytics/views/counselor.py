@@ -29,22 +29,11 @@ from analytics.figures import (
     trend_figures,
 )
 from analytics.report import report_tables
-from analytics.selectors import client_report, client_series
+from analytics.selectors import baseline_studies, client_report, client_series
 from analytics.services import AnalyticsError, anxiety_trend_share
 from instruments.selectors import counselor_client_get
 
 MAX_BASELINE_PANELS = 8
-
-
-def is_study(series) -> bool:
-    phases = [point.phase for point in series.points]
-    return phases.count("baseline") >= 2 and "treatment" in phases
-
-
-def treatment_start(series):
-    """When treatment began (clients without treatment last)."""
-    starts = [point.date for point in series.points if point.phase != "baseline"]
-    return (0, starts[0]) if starts else (1, series.points[-1].date)
 
 
 @counselor_required
@@ -86,9 +75,10 @@ def trend_share(request: HttpRequest, student_id: int) -> HttpResponse:
     return redirect("analytics:client-trends", student_id=student.pk)
 
 
-def _report_for(request: HttpRequest, student_id: int):
+def _report_for(request: HttpRequest, student_id: int, *, with_reference: bool = True):
     student = counselor_client_get(counselor=request.user, student_id=student_id)
-    return student, client_report(counselor=request.user, student=student)
+    report = client_report(counselor=request.user, student=student, with_reference=with_reference)
+    return student, report
 
 
 @counselor_required
@@ -128,7 +118,7 @@ def report_pdf(request: HttpRequest, student_id: int) -> HttpResponse:
 
 @counselor_required
 def report_csv_download(request: HttpRequest, student_id: int) -> HttpResponse:
-    student, report = _report_for(request, student_id)
+    student, report = _report_for(request, student_id, with_reference=False)
     content = report_csv(report, request.user.school.zone())
     return _download(student, content, "text/csv; charset=utf-8", "csv")
 
@@ -168,23 +158,14 @@ def caseload_page(request: HttpRequest) -> HttpResponse:
 @counselor_required
 def multiple_baseline(request: HttpRequest) -> HttpResponse:
     """Several clients' anxiety series on one time axis, each with its phase changes."""
-    rows = caseload(counselor=request.user, sort="name")
-    with_baseline = [
-        row
-        for row in rows
-        if row.anxiety and any(p.phase == "baseline" for p in row.anxiety.points)
-    ]
     chosen_ids = {_int_or_none(value) for value in request.GET.getlist("client")} - {None}
-    if chosen_ids:
-        chosen = [row for row in rows if row.profile.user_id in chosen_ids and row.anxiety]
-    else:  # the single-case studies: a baseline of two or more weeks, then treatment
-        chosen = [row for row in with_baseline if is_study(row.anxiety)]
-    # Earliest start of treatment first: the staircase of a multiple-baseline figure.
-    chosen = sorted(chosen, key=lambda row: treatment_start(row.anxiety))[:MAX_BASELINE_PANELS]
+    candidates, chosen = baseline_studies(
+        counselor=request.user, chosen_ids=chosen_ids, limit=MAX_BASELINE_PANELS
+    )
     zone = request.user.school.zone()
     figure = (
         multiple_baseline_figure(
-            [(row.profile.user.display_name, row.anxiety) for row in chosen], zone
+            [(profile.user.display_name, series) for profile, series in chosen], zone
         )
         if chosen
         else None
@@ -194,8 +175,8 @@ def multiple_baseline(request: HttpRequest) -> HttpResponse:
         "analytics/multiple_baseline.html",
         {
             "figure": figure,
-            "candidates": [row for row in rows if row.anxiety],
-            "chosen_ids": {row.profile.user_id for row in chosen},
+            "candidates": [profile for profile, _series in candidates],
+            "chosen_ids": {profile.user_id for profile, _series in chosen},
             "max_panels": MAX_BASELINE_PANELS,
         },
     )
