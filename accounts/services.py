@@ -104,9 +104,12 @@ def student_profile_save(*, admin: User, profile: StudentProfile, data: dict) ->
     if school_class is not None and school_class.school_id != admin.school_id:
         raise AccountError("other_school", _("That class belongs to another school."))
     _check_counselor(admin, data.get("counselor"))
+    previous_counselor = profile.counselor_id
     for field in ("nisn", "school_class", "gender", "guardian_name", "guardian_phone", "counselor"):
         if field in data:
             setattr(profile, field, data[field])
+    if profile.counselor_id != previous_counselor:
+        profile.can_see_anxiety_trend = False  # the new counselor decides that again
     profile.full_clean()
     profile.save()
     return profile
@@ -138,7 +141,9 @@ def account_set_active(*, admin: User, user: User, is_active: bool) -> int:
     user.is_active = is_active
     user.save(update_fields=["is_active"])
     if user.is_counselor and not is_active:
-        return StudentProfile.objects.filter(counselor=user).update(counselor=None)
+        return StudentProfile.objects.filter(counselor=user).update(
+            counselor=None, can_see_anxiety_trend=False
+        )
     return 0
 
 
@@ -157,7 +162,11 @@ def counselor_assign_class(*, admin: User, school_class: SchoolClass, counselor:
     if school_class.school_id != admin.school_id:
         raise AccountError("other_school", _("That class belongs to another school."))
     _check_counselor(admin, counselor)
-    return StudentProfile.objects.filter(school_class=school_class).update(counselor=counselor)
+    students = StudentProfile.objects.filter(school_class=school_class)
+    # A client who moves to another counselor stops seeing their trend until the new
+    # counselor shares it again.
+    students.exclude(counselor=counselor).update(can_see_anxiety_trend=False)
+    return students.update(counselor=counselor)
 
 
 @transaction.atomic

@@ -5,7 +5,7 @@ import datetime
 import math
 from dataclasses import dataclass
 
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from analytics import stats
@@ -19,6 +19,7 @@ from analytics.report import (
     InstrumentSeries,
     OverlapRow,
     SessionPair,
+    format_p,
     fraction,
     strength_label,
 )
@@ -89,8 +90,15 @@ def spread_warning(pairs: list[SessionPair], alliance_max: float | None) -> str:
         return _(
             "Alliance hardly varied (standard deviation %(sd)s points, %(distinct)d different "
             "values): too little spread to support a regression. Read it with great caution."
-        ) % {"sd": f"{sd:.2f}", "distinct": len(set(values))}
+        ) % {"sd": plain(sd, 2), "distinct": len(set(values))}
     return ""
+
+
+def plain(value: float, places: int) -> str:
+    """A number in a sentence, written the way the reader's language writes decimals
+    (92,3 in Indonesian); the statistics themselves keep SPSS's notation (R = .961)."""
+    # Rounded first: number_format cuts the digits off (99.07 would read 99,0).
+    return formats.number_format(round(value, places), decimal_pos=places)
 
 
 def interpretation(result: stats.Regression) -> list[str]:
@@ -111,22 +119,22 @@ def interpretation(result: stats.Regression) -> list[str]:
             "the other %(rest)s %% comes from other things."
         )
         % {
-            "percent": f"{100 * result.r_squared:.1f}",
+            "percent": plain(100 * result.r_squared, 1),
             "r2": fraction(result.r_squared),
-            "rest": f"{100 - 100 * result.r_squared:.1f}",
+            "rest": plain(100 - 100 * result.r_squared, 1),
         },
         _("Each point more alliance goes with %(b)s points %(change)s anxiety (B = %(signed)s).")
         % {
-            "b": f"{abs(result.slope):.2f}",
+            "b": plain(abs(result.slope), 2),
             "change": _("less") if result.slope < 0 else _("more"),
-            "signed": f"{result.slope:.3f}",
+            "signed": fraction(result.slope),
         },
     ]
     values = {
         "df1": result.df_regression,
         "df2": result.df_residual,
         "f": "∞" if math.isinf(result.f) else f"{result.f:.2f}",
-        "p": "< .001" if result.f_p < 0.001 else f"= {result.f_p:.3f}",
+        "p": "< .001" if format_p(result.f_p) == "< .001" else f"= {format_p(result.f_p)}",
     }
     if result.f_p < ALPHA:
         sentences.append(
@@ -268,4 +276,5 @@ def build_report(
         overlap_problem=overlap_problem if anxiety else "",
         change=change,
         change_problem=change_problem if anxiety else "",
+        zone=zone,
     )

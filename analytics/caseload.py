@@ -18,7 +18,7 @@ from instruments.models import Administration, Response
 from sessions_app.models import CounselingSession
 
 ALLIANCE_DROP = 5  # points from one session to the next: a possible rupture
-RISING_RUN = 3  # anxiety higher at each of the last 3 measurements
+ANXIETY_RISES = 2  # anxiety higher at each of the last 2 measurements (3 totals)
 TREND_WINDOW = 5  # the trend arrow looks at the last 5 measurements
 TREND_STEP = 0.5  # points per measurement below which a trend counts as steady
 OVERDUE_AFTER = datetime.timedelta(days=2)
@@ -118,6 +118,8 @@ def alerts_for(row: CaseloadRow) -> list[Alert]:
         last = row.alliance.points[-1]
         lowest = row.alliance.bands[0] if row.alliance.bands else None
         previous = row.alliance.points[-2] if len(row.alliance.points) > 1 else None
+        if previous is not None and previous.counselor_id != last.counselor_id:
+            previous = None  # a new counselor: a new alliance, not a fall of the old one
         if previous is not None and previous.total - last.total >= ALLIANCE_DROP:
             detail = _("Alliance fell from %(before)d to %(after)d: a possible rupture to repair.")
             alerts.append(
@@ -130,15 +132,15 @@ def alerts_for(row: CaseloadRow) -> list[Alert]:
         elif lowest is not None and last.total <= lowest[3]:
             detail = _("Alliance %(total)d is in the low band: talk about the relationship.")
             alerts.append(Alert("alliance", labels["alliance"], detail % {"total": last.total}))
-    if row.anxiety and len(row.anxiety.points) >= RISING_RUN:
-        recent = [point.total for point in row.anxiety.points[-RISING_RUN:]]
+    if row.anxiety and len(row.anxiety.points) > ANXIETY_RISES:
+        recent = [point.total for point in row.anxiety.points[-ANXIETY_RISES - 1 :]]
         if all(later > earlier for earlier, later in pairwise(recent)):
             detail = _("Anxiety rose at each of the last %(count)d measurements: %(values)s.")
             alerts.append(
                 Alert(
                     "anxiety",
                     labels["anxiety"],
-                    detail % {"count": RISING_RUN, "values": " → ".join(map(str, recent))},
+                    detail % {"count": ANXIETY_RISES, "values": " → ".join(map(str, recent))},
                 )
             )
     if row.overdue:
@@ -169,10 +171,11 @@ def _overdue_count(now: datetime.datetime):
     return Coalesce(Subquery(overdue, output_field=IntegerField()), 0)
 
 
-def _sessions_done():
+def _sessions_done(counselor: User):
+    """Completed sessions of each client with this counselor."""
     done = (
         CounselingSession.objects.filter(
-            student=OuterRef("user"), status=CounselingSession.Status.COMPLETED
+            student=OuterRef("user"), counselor=counselor, status=CounselingSession.Status.COMPLETED
         )
         .order_by()
         .values("student")
@@ -217,7 +220,7 @@ def caseload(
     profiles = (
         StudentProfile.objects.filter(counselor=counselor, user__is_active=True)
         .select_related("user", "school_class")
-        .annotate(sessions_done=_sessions_done(), overdue=_overdue_count(now))
+        .annotate(sessions_done=_sessions_done(counselor), overdue=_overdue_count(now))
     )
     if class_id is not None:
         profiles = profiles.filter(school_class_id=class_id)

@@ -9,6 +9,7 @@ from django.utils import formats, timezone
 from analytics.figures import report_figures
 from analytics.pdf import report_pdf
 from analytics.report import ClientReport, InstrumentSeries, report_tables
+from analytics.series import occasion_key, session_numbers
 
 
 def date_text_in(zone: datetime.tzinfo):
@@ -26,7 +27,7 @@ def data_rows(report: ClientReport, zone: datetime.tzinfo) -> tuple[list[str], l
     and `anxiety` are what `regression_report --csv` reads back."""
     columns = ["date", "phase", "session"]
     occasions: dict = {}
-    numbers = {pair.date: pair.number for pair in report.pairs}
+    numbers = session_numbers(report.alliance, report.anxiety, zone)
 
     def add(series: InstrumentSeries | None, role: str) -> None:
         if series is None:
@@ -34,8 +35,10 @@ def data_rows(report: ClientReport, zone: datetime.tzinfo) -> tuple[list[str], l
         names = [role] + [f"{role}_{code}" for code, _name in series.subscales]
         columns.extend([*names, f"{role}_band"])
         for point in series.points:
-            key = point.session_id or (point.phase, timezone.localtime(point.date, zone).date())
-            row = occasions.setdefault(key, {"date": point.date, "phase": point.phase})
+            key = occasion_key(point, zone)
+            row = occasions.setdefault(
+                key, {"date": point.date, "phase": point.phase, "session": numbers.get(key, "")}
+            )
             row[role] = point.total
             for code, _name in series.subscales:
                 row[f"{role}_{code}"] = point.subscales.get(code, "")
@@ -45,7 +48,6 @@ def data_rows(report: ClientReport, zone: datetime.tzinfo) -> tuple[list[str], l
     add(report.anxiety, "anxiety")
     rows = []
     for row in sorted(occasions.values(), key=lambda row: row["date"]):
-        row["session"] = numbers.get(row["date"], "") if row["phase"] == "treatment" else ""
         row["date"] = timezone.localtime(row["date"], zone).date().isoformat()
         rows.append([row.get(column, "") for column in columns])
     return columns, rows

@@ -61,8 +61,10 @@ def day_text(when: datetime.datetime, zone: datetime.tzinfo) -> str:
     return formats.date_format(timezone.localtime(when, zone), "j M Y")
 
 
-def point_label(point: SeriesPoint, value: int, zone: datetime.tzinfo, name: str) -> str:
-    parts = [day_text(point.date, zone), phase_label(point.phase), f"{name}: {value}"]
+def point_label(
+    point: SeriesPoint, value: int, zone: datetime.tzinfo, name: str, phase_name=phase_label
+) -> str:
+    parts = [day_text(point.date, zone), phase_name(point.phase), f"{name}: {value}"]
     if point.band_label and name:
         parts[-1] += f" ({point.band_label})"
     return " · ".join(parts)
@@ -77,10 +79,15 @@ def trend_figure(
 ) -> Chart:
     """The total over time with the score bands and the phases. A student's chart is
     drawn narrower (its text stays readable on a phone) and names the phases plainly."""
+    phase_name = plain_phase_label if for_student else phase_label
     total = ChartSeries(
         _("Total"),
         [
-            ChartPoint(point.date, point.total, point_label(point, point.total, zone, _("Total")))
+            ChartPoint(
+                point.date,
+                point.total,
+                point_label(point, point.total, zone, _("Total"), phase_name),
+            )
             for point in series.points
         ],
         emphasis=True,
@@ -90,7 +97,7 @@ def trend_figure(
         series=[total],
         y_min=series.total_min,
         y_max=series.total_max,
-        phases=phase_spans(series.points, plain_phase_label if for_student else phase_label),
+        phases=phase_spans(series.points, phase_name),
         bands=band_shades(series),
         zone=zone,
         **({"width": 420, "height": 340} if for_student else {}),

@@ -32,6 +32,7 @@ class SeriesPoint:
     band_code: str
     band_label: str
     session_id: int | None = None
+    counselor_id: int | None = None  # whose client the student was (WAI-SR rates them)
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,10 @@ class ClientReport:
     overlap_problem: str = ""
     change: ChangeRow | None = None
     change_problem: str = ""
+    zone: datetime.tzinfo = datetime.UTC  # the school's: dates are shown in it
+
+    def local(self, moment: datetime.datetime) -> str:
+        return moment.astimezone(self.zone).isoformat()
 
     def as_dict(self) -> dict:
         """The report as JSON-ready data (what `regression_report --format json` prints)."""
@@ -119,11 +124,11 @@ class ClientReport:
                 "start": self.period_start.isoformat() if self.period_start else None,
                 "end": self.period_end.isoformat() if self.period_end else None,
             },
-            "generated_at": self.generated_at.isoformat(),
+            "generated_at": self.local(self.generated_at),
             "data": [
                 {
                     "session": pair.number,
-                    "date": pair.date.isoformat() if pair.date else None,
+                    "date": self.local(pair.date) if pair.date else None,
                     "alliance": pair.alliance,
                     "anxiety": pair.anxiety,
                 }
@@ -238,7 +243,7 @@ def format_p(p: float | None) -> str:
     """p as SPSS shows Sig., but "< .001" where SPSS prints .000."""
     if p is None or not math.isfinite(p):
         return "—"
-    if p < 0.001:
+    if p < 0.0005:  # rounds to .000
         return "< .001"
     return f"{p:.3f}".lstrip("0")
 
@@ -265,7 +270,8 @@ def number(value: float | None, places: int = 3) -> str:
 
 
 def fraction(value: float | None) -> str:
-    """A value between −1 and 1 as SPSS prints it: .894, −.205 (no leading zero)."""
+    """A value as SPSS prints it, three decimals, and between −1 and 1 without the
+    leading zero: .894, -.205, 12.031."""
     text = number(value)
     if text.startswith("0."):
         return text[1:]
@@ -299,7 +305,7 @@ def regression_tables(report: ClientReport) -> list[Table]:
                     fraction(result.r),
                     fraction(result.r_squared),
                     fraction(result.adj_r_squared),
-                    number(result.std_error_estimate),
+                    fraction(result.std_error_estimate),
                 ]
             ],
             note,
@@ -311,21 +317,21 @@ def regression_tables(report: ClientReport) -> list[Table]:
             [
                 [
                     _("Regression"),
-                    number(result.ss_regression),
+                    fraction(result.ss_regression),
                     str(result.df_regression),
-                    number(result.ms_regression),
-                    number(result.f),
+                    fraction(result.ms_regression),
+                    fraction(result.f),
                     format_p(result.f_p),
                 ],
                 [
                     _("Residual"),
-                    number(result.ss_residual),
+                    fraction(result.ss_residual),
                     str(result.df_residual),
-                    number(result.ms_residual),
+                    fraction(result.ms_residual),
                     "",
                     "",
                 ],
-                [_("Total"), number(result.ss_total), str(result.n - 1), "", "", ""],
+                [_("Total"), fraction(result.ss_total), str(result.n - 1), "", "", ""],
             ],
             note,
         ),
@@ -336,18 +342,18 @@ def regression_tables(report: ClientReport) -> list[Table]:
             [
                 [
                     _("(Constant)"),
-                    number(result.intercept),
-                    number(result.intercept_se),
+                    fraction(result.intercept),
+                    fraction(result.intercept_se),
                     "",
-                    number(result.intercept_t),
+                    fraction(result.intercept_t),
                     format_p(result.intercept_p),
                 ],
                 [
                     predictor,
-                    number(result.slope),
-                    number(result.slope_se),
+                    fraction(result.slope),
+                    fraction(result.slope_se),
                     fraction(result.beta),
-                    number(result.slope_t),
+                    fraction(result.slope_t),
                     format_p(result.slope_p),
                 ],
             ],

@@ -7,13 +7,26 @@ from django.utils.translation import gettext as _
 
 from accounts.importing import ImportFileError, read_table
 from analytics.report import SessionPair
+from instruments.importing import PHASE_VALUES
 
 COLUMNS = {
     "alliance": {"alliance", "aliansi", "wai", "wai-sr", "wai_sr", "x"},
     "anxiety": {"anxiety", "kecemasan", "amas", "y"},
     "phase": {"phase", "fase", "tahap"},
 }
-TREATMENT_WORDS = {"treatment", "perlakuan", "intervensi", "intervention", "b"}
+# Phase words: those of the history import, the single-case letters and our own labels.
+PHASES = {
+    **PHASE_VALUES,
+    "a": "baseline",
+    "baseline (a)": "baseline",
+    "b": "treatment",
+    "intervention": "treatment",
+    "perlakuan (b)": "treatment",
+    "treatment (b)": "treatment",
+    "a'": "follow_up",
+    "tindak lanjut (a')": "follow_up",
+    "follow-up (a')": "follow_up",
+}
 
 
 class PairsFileError(Exception):
@@ -63,8 +76,30 @@ def pairs_from_table(content: bytes) -> tuple[list[SessionPair], list[str]]:
             index = positions[column]
             return cells[index].strip() if index < len(cells) else ""
 
-        if "phase" in positions and cell("phase").lower() not in TREATMENT_WORDS:
+        extra = [text for text in cells[len(header) :] if text.strip()]
+        if extra:
+            errors.append(
+                _(
+                    "Line %(line)d has more cells than the first row has columns (%(extra)s): "
+                    "a decimal comma in a comma-separated file? Use a semicolon between "
+                    "columns or a decimal point."
+                )
+                % {"line": line, "extra": ", ".join(extra)}
+            )
             continue
+        if "phase" in positions:
+            phase = PHASES.get(cell("phase").lower())
+            if phase is None:
+                errors.append(
+                    _(
+                        "Line %(line)d: unknown phase %(value)s: use baseline, treatment or "
+                        "follow-up."
+                    )
+                    % {"line": line, "value": repr(cell("phase"))}
+                )
+                continue
+            if phase != "treatment":
+                continue  # a baseline or follow-up week: not a session
         texts = {column: cell(column) for column in ("alliance", "anxiety")}
         empty = [column for column, text in texts.items() if not text]
         if empty:

@@ -101,7 +101,7 @@ def client_report(
         reference_from_school(student.school_id, ANXIETY) if with_reference else (None, "")
     )
     profile = student.student_profile
-    return build_report(
+    report = build_report(
         heading=Heading(
             school_name=student.school.name,
             counselor_name=counselor.display_name,
@@ -116,6 +116,19 @@ def client_report(
         zone=zone,
         now=now or timezone.now(),
     )
+    if alliance is not None:
+        paired = {pair.date for pair in report.pairs}
+        raters = {point.counselor_id for point in alliance.points if point.date in paired}
+        if len(raters) > 1:
+            report.warnings.append(
+                _(
+                    "The client changed counselor during treatment: the alliance scores rate "
+                    "%(count)d different counselors, so one regression mixes different "
+                    "relationships."
+                )
+                % {"count": len(raters)}
+            )
+    return report
 
 
 def is_study(series: InstrumentSeries) -> bool:

@@ -40,6 +40,7 @@ RESPONSE_COLUMNS = (
     "administration__instrument_code",
     "administration__phase",
     "administration__session_id",
+    "administration__counselor_id",
     "administration__session__starts_at",
     "submitted_at",
     "total",
@@ -78,8 +79,8 @@ def series_by_student(
     }
     points: dict[int, dict[str, list[SeriesPoint]]] = defaultdict(lambda: defaultdict(list))
     for row in live_response_rows(student_ids, band_labels):
-        student_id, code, phase, session_id, session_start, submitted_at = row[:6]
-        total, subscale_scores, band = row[6:]
+        student_id, code, phase, session_id, counselor_id, session_start, submitted_at = row[:7]
+        total, subscale_scores, band = row[7:]
         points[student_id][code].append(
             SeriesPoint(
                 # A session's questionnaires belong to the session's date; others to
@@ -91,6 +92,7 @@ def series_by_student(
                 band_code=band,
                 band_label=band_labels[code].get(band, ""),
                 session_id=session_id,
+                counselor_id=counselor_id,
             )
         )
     return {
@@ -102,31 +104,49 @@ def series_by_student(
     }
 
 
+def occasion_key(point: SeriesPoint, zone: datetime.tzinfo):
+    """What ties the questionnaires of one occasion together: the session they were sent
+    after, or for imported history (no session) the phase and the school day."""
+    return point.session_id or (point.phase, point.date.astimezone(zone).date())
+
+
+def session_numbers(
+    alliance: InstrumentSeries | None, anxiety: InstrumentSeries | None, zone: datetime.tzinfo
+) -> dict:
+    """{occasion key: 1, 2, …}: the treatment sessions in time order, counting every
+    session with at least one questionnaire answered."""
+    first_seen: dict = {}
+    for series in (alliance, anxiety):
+        for point in series.points if series else ():
+            if point.phase == Phase.TREATMENT:
+                first_seen.setdefault(occasion_key(point, zone), point.date)
+    ordered = sorted(first_seen, key=lambda key: first_seen[key])
+    return {key: number for number, key in enumerate(ordered, start=1)}
+
+
 def session_pairs(
     alliance: InstrumentSeries | None, anxiety: InstrumentSeries | None, zone: datetime.tzinfo
 ) -> list[SessionPair]:
-    """Treatment sessions with both questionnaires answered, numbered in time order.
-
-    Questionnaires sent after a session pair up by the session; imported history (no
-    session) by the day it was taken."""
+    """Treatment sessions with both questionnaires answered, in time order, each with its
+    session number (a session with one questionnaire missing keeps its place)."""
     if alliance is None or anxiety is None:
         return []
-
-    def key(point: SeriesPoint):
-        return point.session_id or point.date.astimezone(zone).date()
-
-    anxiety_by_key = {key(p): p for p in anxiety.points if p.phase == Phase.TREATMENT}
-    matched = [
-        (point, anxiety_by_key[key(point)])
-        for point in alliance.points
-        if point.phase == Phase.TREATMENT and key(point) in anxiety_by_key
-    ]
-    return [
-        SessionPair(
-            number=number,
-            date=alliance_point.date,
-            alliance=alliance_point.total,
-            anxiety=anxiety_point.total,
-        )
-        for number, (alliance_point, anxiety_point) in enumerate(matched, start=1)
-    ]
+    numbers = session_numbers(alliance, anxiety, zone)
+    anxiety_by_key = {
+        occasion_key(point, zone): point
+        for point in anxiety.points
+        if point.phase == Phase.TREATMENT
+    }
+    pairs = []
+    for point in alliance.points:
+        key = occasion_key(point, zone)
+        if point.phase == Phase.TREATMENT and key in anxiety_by_key:
+            pairs.append(
+                SessionPair(
+                    number=numbers[key],
+                    date=point.date,
+                    alliance=point.total,
+                    anxiety=anxiety_by_key[key].total,
+                )
+            )
+    return pairs

@@ -2,6 +2,7 @@
 bands, the points with their values, legends."""
 
 import math
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from itertools import pairwise
@@ -231,11 +232,15 @@ def series_shapes(
     points with their tooltips and values."""
     lines: list[Shape] = []
     marks: list[Mark] = []
+    # Values printed beside at most one point per VALUE_SPACING units of width; a denser
+    # series prints every k-th value and its last (each point keeps its tooltip).
+    room_for = max(1, int((plot.right - plot.left) / VALUE_SPACING))
     for one, colour in zip(series, series_colours(series), strict=True):
         radius, width = (4, 2.5) if one.emphasis else (3, 1.5)
         runs: list[list[tuple[float, float]]] = []
         previous = None
-        for point in sorted(one.points, key=lambda point: point.when):
+        every = math.ceil(len(one.points) / room_for)
+        for index, point in enumerate(sorted(one.points, key=lambda point: point.when)):
             phase = next((i for i, s in enumerate(phases) if s.first <= point.when <= s.last), -1)
             xy = (x_of(point.when.timestamp()), y_of(point.value))
             if runs and phase == previous:
@@ -243,20 +248,56 @@ def series_shapes(
             else:
                 runs.append([xy])
             previous = phase
-            marks.append(Mark(*xy, short(point.value), point.label, colour, radius))
+            printed = index % every == 0 or index == len(one.points) - 1
+            marks.append(
+                Mark(*xy, short(point.value) if printed else "", point.label, colour, radius)
+            )
         dashed = not one.emphasis
         lines += [Polyline(tuple(r), colour, width, dashed, "series") for r in runs if len(r) > 1]
     marks.sort(key=lambda mark: -mark.r)  # the totals' values get the best places
     return lines + mark_shapes(marks, plot)
 
 
+VALUE_SPACING = 12  # chart units per printed value, at most
+
+
+class Occupancy:
+    """The boxes already placed, filed by vertical strips of the chart, so that finding
+    what a candidate box overlaps looks at its neighbours only (a long series stays
+    linear in the number of points)."""
+
+    STRIP = 40.0
+
+    def __init__(self) -> None:
+        self.boxes: list[Bounds] = []
+        self.strips: dict[int, list[int]] = defaultdict(list)  # strip → indexes in boxes
+
+    def _strips(self, box: Bounds) -> range:
+        return range(math.floor(box[0] / self.STRIP), math.floor(box[2] / self.STRIP) + 1)
+
+    def add(self, box: Bounds) -> None:
+        self.boxes.append(box)
+        for strip in self._strips(box):
+            self.strips[strip].append(len(self.boxes) - 1)
+
+    def covered(self, box: Bounds) -> float:
+        """How much of `box` other labels and points cover (overlaps added up; a box in
+        two strips counts once)."""
+        near = {index for strip in self._strips(box) for index in self.strips.get(strip, ())}
+        return covered(box, [self.boxes[index] for index in sorted(near)])
+
+
 def mark_shapes(marks: list[Mark], room: Box) -> list[Shape]:
     """Circles with tooltips, then each value printed beside its point within `room`:
     above, below, right, left or diagonally, the first place that covers no other value
     and no point; where every place does, the one that covers least."""
-    taken: list[Bounds] = [(m.x - m.r, m.y - m.r, m.x + m.r, m.y + m.r) for m in marks]
+    taken = Occupancy()
+    for m in marks:
+        taken.add((m.x - m.r, m.y - m.r, m.x + m.r, m.y + m.r))
     labels: list[Shape] = []
     for m in marks:
+        if not m.value:
+            continue
         size = 10 if m.r >= 4 else 9
         width, gap = text_width(m.value, size), m.r + 2
         lefts = {"middle": m.x - width / 2, "start": m.x + gap, "end": m.x - gap - width}
@@ -273,8 +314,8 @@ def mark_shapes(marks: list[Mark], room: Box) -> list[Shape]:
         ]
         options = [((lefts[h], tops[v], lefts[h] + width, tops[v] + size), h) for h, v in places]
         options = [option for option in options if is_inside(option[0], room)] or options[:1]
-        box, anchor = min(options, key=lambda option: covered(option[0], taken))
-        taken.append(box)
+        box, anchor = min(options, key=lambda option: taken.covered(option[0]))
+        taken.add(box)
         x = {"middle": (box[0] + box[2]) / 2, "start": box[0], "end": box[2]}[anchor]
         labels.append(Text(x, box[3] - 1, m.value, size, m.colour, anchor, kind="value"))
     circles: list[Shape] = [Circle(m.x, m.y, m.r, m.colour, m.tip) for m in marks]
@@ -282,7 +323,7 @@ def mark_shapes(marks: list[Mark], room: Box) -> list[Shape]:
 
 
 def covered(box: Bounds, taken: list[Bounds]) -> float:
-    """How much of `box` other labels and points cover (overlaps added up)."""
+    """How much of `box` the boxes in `taken` cover (overlaps added up)."""
     total = 0.0
     for other in taken:
         width = min(box[2], other[2]) - max(box[0], other[0])

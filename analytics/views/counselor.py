@@ -13,7 +13,7 @@ from accounts.permissions import counselor_required
 from analytics.caseload import (
     ALERT_CODES,
     ALLIANCE_DROP,
-    RISING_RUN,
+    ANXIETY_RISES,
     SORT_KEYS,
     alert_labels,
     caseload,
@@ -147,7 +147,7 @@ def caseload_page(request: HttpRequest) -> HttpResponse:
             "alert_choices": list(alert_labels().items()),
             "sort_columns": sort_columns(),
             "alliance_drop": ALLIANCE_DROP,
-            "rising_run": RISING_RUN,
+            "anxiety_rises": ANXIETY_RISES,
             "class_id": class_id,
             "alert": alert,
             "sort": sort,

@@ -80,8 +80,9 @@ def figures() -> list:
 
 
 def spss(value: float) -> str:
-    """A value between −1 and 1 as SPSS prints it: .989, no leading zero."""
-    return f"{value:.3f}".replace("0.", ".", 1)
+    """A value as SPSS prints it: three decimals, no leading zero between −1 and 1."""
+    text = f"{value:.3f}"
+    return text.replace("0.", ".", 1) if text.lstrip("-").startswith("0.") else text
 
 
 def expected_numbers() -> list[str]:
@@ -97,12 +98,12 @@ def expected_numbers() -> list[str]:
         spss(r),
         spss(r**2),
         spss(1 - (1 - r**2) * (n - 1) / (n - 2)),
-        f"{np.sqrt(ss_residual / (n - 2)):.3f}",
-        f"{ss_total - ss_residual:.3f}",
-        f"{ss_residual:.3f}",
-        f"{ss_total:.3f}",
-        f"{intercept:.3f}",
-        f"{slope:.3f}",
+        spss(np.sqrt(ss_residual / (n - 2))),
+        spss(ss_total - ss_residual),
+        spss(ss_residual),
+        spss(ss_total),
+        spss(intercept),
+        spss(slope),
     ]
 
 

@@ -47,8 +47,9 @@ def three(value: float) -> str:
 
 
 def spss(value: float) -> str:
-    """How SPSS prints a value between −1 and 1: no leading zero."""
-    return three(value).replace("0.", ".", 1)
+    """How SPSS prints a value: three decimals, no leading zero between −1 and 1."""
+    text = three(value)
+    return text.replace("0.", ".", 1) if text.lstrip("-").startswith("0.") else text
 
 
 def expected_cells(pairs) -> list[str]:
@@ -57,10 +58,10 @@ def expected_cells(pairs) -> list[str]:
     beta = fit.params[1] * x.std(ddof=1) / y.std(ddof=1)
     return [
         spss(np.sqrt(fit.rsquared)), spss(fit.rsquared), spss(fit.rsquared_adj),
-        three(np.sqrt(fit.mse_resid)), three(fit.ess), three(fit.ssr), three(fit.centered_tss),
-        three(fit.mse_model), three(fit.mse_resid), three(fit.fvalue),
-        three(fit.params[0]), three(fit.bse[0]), three(fit.tvalues[0]),
-        three(fit.params[1]), three(fit.bse[1]), three(fit.tvalues[1]), spss(beta),
+        spss(np.sqrt(fit.mse_resid)), spss(fit.ess), spss(fit.ssr), spss(fit.centered_tss),
+        spss(fit.mse_model), spss(fit.mse_resid), spss(fit.fvalue),
+        spss(fit.params[0]), spss(fit.bse[0]), spss(fit.tvalues[0]),
+        spss(fit.params[1]), spss(fit.bse[1]), spss(fit.tvalues[1]), spss(beta),
     ]  # fmt: skip
 
 
