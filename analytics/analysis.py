@@ -21,6 +21,7 @@ from analytics.report import (
     SessionPair,
     format_p,
     fraction,
+    score_text,
     strength_label,
 )
 
@@ -58,21 +59,17 @@ def regression_problem(error: stats.StatisticsError, pairs: list[SessionPair]) -
             "Alliance was %(value)s in every session, so there is nothing for a regression to "
             "work with. Client-rated alliance often sits at the ceiling; talk about it with "
             "the client instead of reading numbers."
-        ) % {"value": _number(pairs[0].alliance)}
+        ) % {"value": score_text(pairs[0].alliance)}
     if error.code == "constant_y":
         return _(
             "Anxiety was %(value)s in every session: there is no change in anxiety to explain."
-        ) % {"value": _number(pairs[0].anxiety)}
+        ) % {"value": score_text(pairs[0].anxiety)}
     if error.code == "too_few":
         return _(
             "A regression needs at least 3 treatment sessions with both questionnaires "
             "answered; there are %(count)d so far."
         ) % {"count": len(pairs)}
     return _("The data cannot support a regression: %(reason)s") % {"reason": error}
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
 
 
 def spread_warning(pairs: list[SessionPair], alliance_max: float | None) -> str:
@@ -85,7 +82,7 @@ def spread_warning(pairs: list[SessionPair], alliance_max: float | None) -> str:
             "%(count)d of %(n)d alliance scores are at the maximum (%(max)s): the client rates "
             "the alliance at the ceiling, so the regression rests on the few other sessions. "
             "Read it with great caution."
-        ) % {"count": at_ceiling, "n": len(values), "max": _number(alliance_max)}
+        ) % {"count": at_ceiling, "n": len(values), "max": score_text(alliance_max)}
     if sd < MIN_ALLIANCE_SD or len(set(values)) < 3:
         return _(
             "Alliance hardly varied (standard deviation %(sd)s points, %(distinct)d different "
@@ -180,6 +177,21 @@ def regression_part(
     return result, "", warnings, interpretation(result)
 
 
+def raters_warning(alliance: InstrumentSeries | None, pairs: list[SessionPair]) -> str:
+    """A warning when the paired alliance scores rate more than one counselor (the client
+    changed counselor during treatment; the WAI-SR items name the counselor)."""
+    if alliance is None:
+        return ""
+    paired = {pair.date for pair in pairs}
+    raters = {point.counselor_id for point in alliance.points if point.date in paired}
+    if len(raters) < 2:
+        return ""
+    return _(
+        "The client changed counselor during treatment: the alliance scores rate "
+        "%(count)d different counselors, so one regression mixes different relationships."
+    ) % {"count": len(raters)}
+
+
 def overlap_part(anxiety: InstrumentSeries | None) -> tuple[list[OverlapRow], str]:
     if anxiety is None:
         return [], _("No anxiety scores yet.")
@@ -252,6 +264,9 @@ def build_report(
     if alliance_max is None and alliance is not None:
         alliance_max = alliance.total_max
     regression, problem, warnings, sentences = regression_part(pairs, alliance_max)
+    raters = raters_warning(alliance, pairs)
+    if raters:
+        warnings.append(raters)
     dates = [point.date for series in (alliance, anxiety) if series for point in series.points] or [
         pair.date for pair in pairs if pair.date
     ]

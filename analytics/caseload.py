@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import SchoolClass, StudentProfile, User
+from accounts.selectors import counselor_clients
 from analytics.report import InstrumentSeries, SeriesPoint
 from analytics.series import ALLIANCE, ANXIETY, series_by_student
 from instruments.definitions import all_instruments
@@ -217,10 +218,8 @@ def caseload(
     """The counselor's active clients, filtered by class and alert, sorted by `sort`
     (a key of SORT_KEYS, "-" first for descending; ties by name)."""
     now = now or timezone.now()
-    profiles = (
-        StudentProfile.objects.filter(counselor=counselor, user__is_active=True)
-        .select_related("user", "school_class")
-        .annotate(sessions_done=_sessions_done(counselor), overdue=_overdue_count(now))
+    profiles = counselor_clients(counselor=counselor).annotate(
+        sessions_done=_sessions_done(counselor), overdue=_overdue_count(now)
     )
     if class_id is not None:
         profiles = profiles.filter(school_class_id=class_id)

@@ -1,30 +1,21 @@
 """The report's downloads: the underlying data as CSV and the case-conference PDF."""
 
 import csv
-import datetime
 import io
 
-from django.utils import formats, timezone
+from django.utils import timezone
 
 from analytics.figures import report_figures
 from analytics.pdf import report_pdf
-from analytics.report import ClientReport, InstrumentSeries, report_tables
+from analytics.report import ClientReport, InstrumentSeries
 from analytics.series import occasion_key, session_numbers
 
 
-def date_text_in(zone: datetime.tzinfo):
-    """The one date format the page, the PDF and the CSV share."""
-
-    def date_text(when: datetime.datetime) -> str:
-        return formats.date_format(timezone.localtime(when, zone), "j M Y")
-
-    return date_text
-
-
-def data_rows(report: ClientReport, zone: datetime.tzinfo) -> tuple[list[str], list[list]]:
+def data_rows(report: ClientReport) -> tuple[list[str], list[list]]:
     """One row per occasion (a session, or a baseline/follow-up week): date, phase,
     session number, then each instrument's total and subscales. The columns `alliance`
     and `anxiety` are what `regression_report --csv` reads back."""
+    zone = report.zone
     columns = ["date", "phase", "session"]
     occasions: dict = {}
     numbers = session_numbers(report.alliance, report.anxiety, zone)
@@ -53,8 +44,8 @@ def data_rows(report: ClientReport, zone: datetime.tzinfo) -> tuple[list[str], l
     return columns, rows
 
 
-def report_csv(report: ClientReport, zone: datetime.tzinfo) -> bytes:
-    columns, rows = data_rows(report, zone)
+def report_csv(report: ClientReport) -> bytes:
+    columns, rows = data_rows(report)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(columns)
@@ -62,10 +53,5 @@ def report_csv(report: ClientReport, zone: datetime.tzinfo) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")  # the BOM lets Excel read it as UTF-8
 
 
-def report_pdf_bytes(report: ClientReport, zone: datetime.tzinfo) -> bytes:
-    return report_pdf(
-        report,
-        charts=report_figures(report, zone),
-        tables=report_tables(report, date_text_in(zone)),
-        zone=zone,
-    )
+def report_pdf_bytes(report: ClientReport) -> bytes:
+    return report_pdf(report, charts=report_figures(report))

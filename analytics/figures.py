@@ -3,7 +3,6 @@
 import datetime
 from itertools import groupby
 
-from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from analytics.charts import (
@@ -16,7 +15,7 @@ from analytics.charts import (
     scatter_chart,
     trend_chart,
 )
-from analytics.report import ClientReport, InstrumentSeries, SeriesPoint
+from analytics.report import ClientReport, InstrumentSeries, SeriesPoint, day_text
 
 
 def phase_label(phase: str) -> str:
@@ -55,10 +54,6 @@ def band_shades(series: InstrumentSeries) -> list[BandShade]:
         tone = "good" if goodness > 0.6 else "bad" if goodness < 0.4 else "neutral"
         shades.append(BandShade(low - 0.5, high + 0.5, label, tone))
     return shades
-
-
-def day_text(when: datetime.datetime, zone: datetime.tzinfo) -> str:
-    return formats.date_format(timezone.localtime(when, zone), "j M Y")
 
 
 def point_label(
@@ -167,8 +162,10 @@ def scatter_figure(report: ClientReport, *, alliance_range, anxiety_range) -> Ch
     )
 
 
-def report_figures(report: ClientReport, zone: datetime.tzinfo) -> list[Chart]:
-    """The scatter plot and the two trend charts, in the order the report shows them."""
+def report_figures(report: ClientReport) -> list[Chart]:
+    """The scatter plot and the trend charts, in the order the report shows them; dates
+    in the report's (the school's) zone."""
+    zone = report.zone
     alliance_range = (
         (report.alliance.total_min, report.alliance.total_max) if report.alliance else (12, 60)
     )

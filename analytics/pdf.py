@@ -7,7 +7,6 @@ without system fonts, and the tables' text stays extractable.
 
 import logging
 import re
-from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,18 +58,9 @@ class ReportDocument(FPDF):
         self.cell(self.epw / 2, 5, self.page_text % {"page": self.page_no()}, align="R")
 
 
-def report_pdf(
-    report: ClientReport,
-    *,
-    charts: list["Chart"],
-    tables: list[Table] | None = None,
-    zone: tzinfo | None = None,
-) -> bytes:
-    """The report as PDF bytes, in the active language: header, tables, reading, charts.
-
-    `tables` default to `report_tables(report)` with session dates in `zone`; `zone`
-    (default: the active time zone) is also where "generated at" is shown."""
-    zone = zone or timezone.get_current_timezone()
+def report_pdf(report: ClientReport, *, charts: list["Chart"]) -> bytes:
+    """The report as PDF bytes, in the active language: header, tables, reading, charts;
+    dates and "generated at" in the report's (the school's) zone."""
     title = _("Regression report")
     pdf = ReportDocument(
         confidential=_("Confidential — counseling record"),
@@ -82,16 +72,10 @@ def report_pdf(
     pdf.set_lang(get_language() or "id")
     pdf.set_creation_date(report.generated_at)
     pdf.add_page()
-    _header(pdf, report, title, zone)
+    _header(pdf, report, title)
     if report.regression_problem:
         _paragraph(pdf, report.regression_problem)
-    if tables is None:
-
-        def date_text(when: datetime) -> str:
-            return formats.date_format(timezone.localtime(when, zone), "j M Y")
-
-        tables = report_tables(report, date_text)
-    for table in tables:
+    for table in report_tables(report):
         _table(pdf, table)
     for problem in (report.overlap_problem, report.change_problem):
         if problem:
@@ -113,7 +97,7 @@ def report_pdf(
     return bytes(pdf.output())
 
 
-def _header(pdf: FPDF, report: ClientReport, title: str, zone: tzinfo) -> None:
+def _header(pdf: FPDF, report: ClientReport, title: str) -> None:
     pdf.set_text_color(0, 0, 0)
     pdf.set_font(FONT_FAMILY, "B", 10)
     pdf.cell(0, 6, report.school_name, new_x="LMARGIN", new_y="NEXT")
@@ -125,7 +109,7 @@ def _header(pdf: FPDF, report: ClientReport, title: str, zone: tzinfo) -> None:
         if day is not None
     )
     generated = formats.date_format(
-        timezone.localtime(report.generated_at, zone), "DATETIME_FORMAT"
+        timezone.localtime(report.generated_at, report.zone), "DATETIME_FORMAT"
     )
     facts = [
         (_("Counselor"), report.counselor_name),

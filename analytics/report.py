@@ -10,8 +10,8 @@ import datetime
 import math
 from dataclasses import dataclass, field
 
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from analytics import stats
 
@@ -248,10 +248,6 @@ def format_p(p: float | None) -> str:
     return f"{p:.3f}".lstrip("0")
 
 
-def ns(count: int) -> str:
-    return ngettext("%(count)d session", "%(count)d sessions", count) % {"count": count}
-
-
 @dataclass(frozen=True)
 class Table:
     """One table of the report as strings, shown the same on the page and in the PDF."""
@@ -261,6 +257,16 @@ class Table:
     headers: list[str]
     rows: list[list[str]]
     note: str = ""
+
+
+def day_text(when: datetime.datetime, zone: datetime.tzinfo) -> str:
+    """A moment as the day it was in the school: the one date format every output uses."""
+    return formats.date_format(timezone.localtime(when, zone), "j M Y")
+
+
+def score_text(value: float) -> str:
+    """A score as people write it: 38, or 40.50 for a researcher's averaged score."""
+    return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
 
 
 def number(value: float | None, places: int = 3) -> str:
@@ -442,18 +448,14 @@ def change_table(report: ClientReport) -> Table | None:
     )
 
 
-def data_table(report: ClientReport, date_text=None) -> Table:
+def data_table(report: ClientReport) -> Table:
     """The data the regression was computed on, one row per treatment session."""
     rows = [
         [
             str(pair.number),
-            date_text(pair.date) if date_text and pair.date else "—",
-            number(pair.alliance, 0)
-            if float(pair.alliance).is_integer()
-            else number(pair.alliance, 2),
-            number(pair.anxiety, 0)
-            if float(pair.anxiety).is_integer()
-            else number(pair.anxiety, 2),
+            day_text(pair.date, report.zone) if pair.date else "—",
+            score_text(pair.alliance),
+            score_text(pair.anxiety),
         ]
         for pair in report.pairs
     ]
@@ -465,12 +467,10 @@ def data_table(report: ClientReport, date_text=None) -> Table:
     )
 
 
-def report_tables(report: ClientReport, date_text=None) -> list[Table]:
-    """Every table of the report in the order the page and the PDF show them.
-
-    `date_text` formats a session's datetime in the school's zone (the page and the PDF
-    pass the same function)."""
+def report_tables(report: ClientReport) -> list[Table]:
+    """Every table of the report in the order the page, the PDF and the text show them;
+    dates in the report's (the school's) zone."""
     tables = regression_tables(report)
     tables += [table for table in (overlap_table(report), change_table(report)) if table]
-    tables.append(data_table(report, date_text))
+    tables.append(data_table(report))
     return tables

@@ -5,6 +5,7 @@ import datetime
 import math
 from collections import defaultdict
 
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,7 +17,7 @@ from analytics.report import ClientReport, InstrumentSeries
 from analytics.series import ALLIANCE, ANXIETY, series_by_student, session_pairs
 from instruments.definitions import get_instrument
 from instruments.models import Administration, Response
-from instruments.scoring import keyed_value
+from instruments.reliability import keyed_rows
 
 MIN_REFERENCE_RESPONSES = 30  # answered questionnaires for the school's own alpha
 MIN_REFERENCE_CLIENTS = 10  # students with baseline scores, for the school's own SD
@@ -41,13 +42,8 @@ def reference_from_school(school_id: int, code: str) -> tuple[ChangeReference | 
         administration__instrument_code=code,
         administration__cancelled_at__isnull=True,
     )
-    items = instrument.choice_items
     recent = responses.order_by("-submitted_at", "-pk")[:MAX_REFERENCE_RESPONSES]
-    rows = [
-        [keyed_value(instrument, item.number, answers[str(item.number)]) for item in items]
-        for answers in recent.values_list("answers", flat=True)
-        if all(isinstance(answers.get(str(item.number)), int) for item in items)
-    ]
+    rows = keyed_rows(instrument, recent.values_list("answers", flat=True))
     by_student: dict[int, list[int]] = defaultdict(list)
     for student_id, total in responses.filter(
         administration__phase=Administration.Phase.BASELINE, total__isnull=False
@@ -86,6 +82,15 @@ def client_series(*, student: User) -> tuple[InstrumentSeries | None, Instrument
     return found.get(ALLIANCE), found.get(ANXIETY)
 
 
+def student_shared_anxiety(*, student: User) -> InstrumentSeries | None:
+    """The student's own anxiety series once their counselor has shared it (a 404
+    before); the alliance is never read for the student."""
+    profile = getattr(student, "student_profile", None)
+    if profile is None or not profile.can_see_anxiety_trend:
+        raise Http404
+    return series_by_student([student.pk], (ANXIETY,)).get(student.pk, {}).get(ANXIETY)
+
+
 def client_report(
     *,
     counselor: User,
@@ -101,7 +106,7 @@ def client_report(
         reference_from_school(student.school_id, ANXIETY) if with_reference else (None, "")
     )
     profile = student.student_profile
-    report = build_report(
+    return build_report(
         heading=Heading(
             school_name=student.school.name,
             counselor_name=counselor.display_name,
@@ -116,19 +121,6 @@ def client_report(
         zone=zone,
         now=now or timezone.now(),
     )
-    if alliance is not None:
-        paired = {pair.date for pair in report.pairs}
-        raters = {point.counselor_id for point in alliance.points if point.date in paired}
-        if len(raters) > 1:
-            report.warnings.append(
-                _(
-                    "The client changed counselor during treatment: the alliance scores rate "
-                    "%(count)d different counselors, so one regression mixes different "
-                    "relationships."
-                )
-                % {"count": len(raters)}
-            )
-    return report
 
 
 def is_study(series: InstrumentSeries) -> bool:

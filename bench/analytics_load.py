@@ -401,7 +401,6 @@ def page_urls(bench: Bench) -> dict[str, tuple[str, str]]:
 def parts(bench: Bench) -> list[tuple[str, Callable[[], object]]]:
     """The work behind the pages, called directly (no request, no template)."""
     counselor, student = bench.counselor, bench.clients[0]
-    zone = bench.school.zone()
     ids = [client.pk for client in bench.clients]
     report = client_report(counselor=counselor, student=student)
     return [
@@ -412,8 +411,8 @@ def parts(bench: Bench) -> list[tuple[str, Callable[[], object]]]:
             "  of which reference_from_school()",
             lambda: reference_from_school(student.school_id, ANXIETY),
         ),
-        ("report_figures()", lambda: report_figures(report, zone)),
-        ("report_pdf_bytes()", lambda: report_pdf_bytes(report, zone)),
+        ("report_figures()", lambda: report_figures(report)),
+        ("report_pdf_bytes()", lambda: report_pdf_bytes(report)),
     ]
 
 

@@ -11,6 +11,7 @@ response's answers by subtraction) and needs many more responses.
 """
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
@@ -64,6 +65,17 @@ class InstrumentReliability:
         return self.responses >= self.minimum
 
 
+def keyed_rows(instrument: Instrument, answer_sets: Iterable[dict]) -> list[list[int]]:
+    """One row of keyed scale answers per complete answer set (an imported total, with
+    no item answers, is left out), items in the definition's order."""
+    items = instrument.choice_items
+    return [
+        [keyed_value(instrument, item.number, answers[str(item.number)]) for item in items]
+        for answers in answer_sets
+        if all(isinstance(answers.get(str(item.number)), int) for item in items)
+    ]
+
+
 def scale_reliability(
     name: str, rows: list[list[int]], items, counselor_name: str, *, with_means: bool = True
 ) -> ScaleReliability:
@@ -101,11 +113,7 @@ def reliability_report(*, counselor: User, whole_school: bool) -> list[Instrumen
         if not instrument.is_scored:
             continue
         items = instrument.choice_items
-        rows = [
-            [keyed_value(instrument, item.number, answers[str(item.number)]) for item in items]
-            for answers in answers_by_code.get(instrument.code, [])
-            if all(isinstance(answers.get(str(item.number)), int) for item in items)
-        ]
+        rows = keyed_rows(instrument, answers_by_code.get(instrument.code, []))
         report = InstrumentReliability(
             instrument=instrument,
             responses=len(rows),

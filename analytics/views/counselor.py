@@ -20,7 +20,7 @@ from analytics.caseload import (
     counselor_classes,
     sort_columns,
 )
-from analytics.exports import date_text_in, report_csv, report_pdf_bytes
+from analytics.exports import report_csv, report_pdf_bytes
 from analytics.figures import (
     alliance_titles,
     anxiety_titles,
@@ -84,15 +84,14 @@ def _report_for(request: HttpRequest, student_id: int, *, with_reference: bool =
 @counselor_required
 def report_page(request: HttpRequest, student_id: int) -> HttpResponse:
     student, report = _report_for(request, student_id)
-    zone = request.user.school.zone()
     return render(
         request,
         "analytics/report.html",
         {
             "client": student,
             "report": report,
-            "tables": report_tables(report, date_text_in(zone)),
-            "figures": report_figures(report, zone),
+            "tables": report_tables(report),
+            "figures": report_figures(report),
         },
     )
 
@@ -112,14 +111,14 @@ def _download(student, content: bytes, content_type: str, extension: str) -> Htt
 @counselor_required
 def report_pdf(request: HttpRequest, student_id: int) -> HttpResponse:
     student, report = _report_for(request, student_id)
-    content = report_pdf_bytes(report, request.user.school.zone())
+    content = report_pdf_bytes(report)
     return _download(student, content, "application/pdf", "pdf")
 
 
 @counselor_required
 def report_csv_download(request: HttpRequest, student_id: int) -> HttpResponse:
     student, report = _report_for(request, student_id, with_reference=False)
-    content = report_csv(report, request.user.school.zone())
+    content = report_csv(report)
     return _download(student, content, "text/csv; charset=utf-8", "csv")
 
 

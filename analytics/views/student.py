@@ -1,20 +1,17 @@
 """The student's own anxiety trend, when their counselor has chosen to share it."""
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from accounts.permissions import student_required
 from analytics.figures import trend_figure
-from analytics.selectors import client_series
+from analytics.selectors import student_shared_anxiety
 
 
 @student_required
 def my_anxiety(request: HttpRequest) -> HttpResponse:
-    profile = getattr(request.user, "student_profile", None)
-    if profile is None or not profile.can_see_anxiety_trend:
-        raise Http404
-    _alliance, anxiety = client_series(student=request.user)  # the alliance is never shown
+    anxiety = student_shared_anxiety(student=request.user)
     chart = (
         trend_figure(
             anxiety,

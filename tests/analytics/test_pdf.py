@@ -47,6 +47,7 @@ def client_report(*, with_regression: bool = True) -> ClientReport:
         regression_problem="" if with_regression else "Alliance was 60 in every session.",
         warnings=["Only 10 sessions: read R² × 100 % as a description (n ≥ 10 – barely)."],
         interpretation=["The relationship between alliance and anxiety is very strong."],
+        zone=MAKASSAR,
     )
 
 
@@ -114,7 +115,7 @@ def pdf_text(data: bytes) -> tuple[pypdf.PdfReader, str]:
 
 def test_the_pdf_opens_and_its_tables_text_and_numbers_can_be_extracted():
     with translation.override("en"):
-        data = report_pdf(client_report(), charts=figures(), zone=MAKASSAR)
+        data = report_pdf(client_report(), charts=figures())
     assert data.startswith(b"%PDF-")
     _reader, text = pdf_text(data)
     for heading in (

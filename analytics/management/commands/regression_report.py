@@ -14,7 +14,6 @@ from django.utils import translation
 
 from accounts.models import User
 from analytics.analysis import Heading, build_report
-from analytics.exports import date_text_in
 from analytics.report import ClientReport, report_tables
 from analytics.research import PairsFileError, pairs_from_table
 from analytics.selectors import client_report
@@ -40,11 +39,11 @@ class Command(BaseCommand):
         if bool(username) == bool(csv_file):
             raise CommandError("Give either a student's username or --csv FILE.")
         with translation.override(options["language"]):
-            report, zone = self.from_file(csv_file) if csv_file else self.from_student(username)
+            report = self.from_file(csv_file) if csv_file else self.from_student(username)
             if options["format"] == "json":
                 text = json.dumps(report.as_dict(), ensure_ascii=False, indent=2)
             else:
-                text = report_text(report, zone)
+                text = report_text(report)
         self.stdout.write(text)
 
     def from_student(self, username: str):
@@ -58,7 +57,7 @@ class Command(BaseCommand):
         counselor = student.student_profile.counselor
         if counselor is None:
             raise CommandError(f"{username} has no counselor, so there is no report.")
-        return client_report(counselor=counselor, student=student), student.school.zone()
+        return client_report(counselor=counselor, student=student)
 
     def from_file(self, path: str):
         try:
@@ -76,15 +75,15 @@ class Command(BaseCommand):
             alliance_max=alliance.total_max if alliance else None,
         )
         report.warnings[:0] = notes  # rows left out come first: nothing is dropped silently
-        return report, None
+        return report
 
 
-def report_text(report: ClientReport, zone) -> str:
+def report_text(report: ClientReport) -> str:
     """The report as plain text: each table in aligned columns, then the reading."""
     lines = [report.client_name]
     if report.regression_problem:
         lines += ["", report.regression_problem]
-    for table in report_tables(report, date_text_in(zone) if zone else None):
+    for table in report_tables(report):
         widths = [
             max(len(row[index]) for row in [table.headers, *table.rows])
             for index in range(len(table.headers))
