@@ -160,7 +160,10 @@ class StudentProfile(models.Model):
         related_name="student_profile",
         verbose_name=_("student"),
     )
-    nisn = models.CharField(_("NISN"), max_length=10, unique=True, validators=[nisn_validator])
+    # Empty (NULL) only once the student's data was erased on request (privacy app).
+    nisn = models.CharField(
+        _("NISN"), max_length=10, unique=True, null=True, validators=[nisn_validator]
+    )
     school_class = models.ForeignKey(
         SchoolClass,
         on_delete=models.PROTECT,
@@ -231,3 +234,26 @@ class PendingCredential(models.Model):
 
     def __str__(self) -> str:
         return self.username
+
+
+class SignIn(models.Model):
+    """One web session of a user: where and when it began, when it was last used.
+
+    Made at sign-in and removed at sign-out, when it is ended from another device, or
+    when the account is deactivated; the user sees their sign-ins on "My devices".
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sign_ins"
+    )
+    session_key = models.CharField(max_length=40, unique=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.ip_address}"

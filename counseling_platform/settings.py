@@ -5,6 +5,7 @@ e-mail). Production sets DJANGO_DEBUG=0, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS
 DATABASE_URL and REDIS_URL; see README.md, "Configuration".
 """
 
+import datetime
 import os
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -90,25 +91,35 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "bootstrap",  # django-bootstrap-static: Bootstrap's CSS/JS served by us, no CDN
+    "auditlog",
+    "axes",
+    "csp",
     "accounts",
     "sessions_app",
     "instruments",
     "analytics",
     "notifications",
+    "audit",
+    "privacy",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "accounts.middleware.SchoolLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.SignInLifetimeMiddleware",
+    "audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.SchoolTimezoneMiddleware",
     "accounts.middleware.PasswordChangeRequiredMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "counseling_platform.urls"
@@ -206,6 +217,20 @@ TURN_SECRET = env("RUANGBK_TURN_SECRET")
 if TURN_URLS and not TURN_SECRET:
     raise ImproperlyConfigured("RUANGBK_TURN_SECRET must be set with RUANGBK_TURN_URLS.")
 
+# --- Cache: per process by default, shared on Redis in production ------------------------
+# The rate limits count in the cache, so every server process must share it.
+REDIS_CACHE_URL = env("REDIS_CACHE_URL", REDIS_URL)
+if REDIS_CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_CACHE_URL,
+            "KEY_PREFIX": "ruangbk-cache",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # --- Accounts and passwords --------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
@@ -227,6 +252,46 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Sign-in protection. django-axes locks a username *and* address pair after repeated
+# failures (a whole school shares one address behind its router, so the address alone
+# must not lock everyone out); the lock looks the same whether the account exists or not.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("RUANGBK_SIGN_IN_FAILURES", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=envint("RUANGBK_SIGN_IN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_USERNAME_CALLABLE = "accounts.sign_ins.attempted_username"
+# daphne --proxy-headers already puts the client's address in REMOTE_ADDR; a header
+# sent by the client itself is never trusted.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+AXES_VERBOSE = False
+# Rate limits (django-ratelimit) on sign-in and password reset, counted in the shared
+# cache. The address limit is generous for the same reason as above.
+SIGN_IN_RATE_PER_ADDRESS = env("RUANGBK_SIGN_IN_RATE_PER_ADDRESS", "120/m")
+SIGN_IN_RATE_PER_USERNAME = env("RUANGBK_SIGN_IN_RATE_PER_USERNAME", "20/h")
+PASSWORD_RESET_RATE_PER_ADDRESS = env("RUANGBK_PASSWORD_RESET_RATE_PER_ADDRESS", "20/h")
+PASSWORD_RESET_RATE_PER_EMAIL = env("RUANGBK_PASSWORD_RESET_RATE_PER_EMAIL", "3/h")
+RATELIMIT_VIEW = "counseling_platform.views.rate_limited"
+
+# Web sessions: an idle timeout and an absolute lifetime, shorter for staff (who can
+# read every client's records) than for students.
+SIGN_IN_IDLE_MINUTES = {
+    "student": envint("RUANGBK_STUDENT_IDLE_MINUTES", 60),
+    "staff": envint("RUANGBK_STAFF_IDLE_MINUTES", 30),
+}
+SIGN_IN_LIFETIME_HOURS = {
+    "student": envint("RUANGBK_STUDENT_SESSION_HOURS", 12),
+    "staff": envint("RUANGBK_STAFF_SESSION_HOURS", 9),
+}
+SESSION_COOKIE_AGE = max(SIGN_IN_LIFETIME_HOURS.values()) * 3600
+
+# The audit trail (django-auditlog): which models and fields are in audit/registration.py.
+AUDITLOG_STORE_JSON_CHANGES = True
 
 # --- E-mail ------------------------------------------------------------------------------
 globals().update(email_settings(env("EMAIL_URL", "console://")))

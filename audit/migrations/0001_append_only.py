@@ -1,0 +1,39 @@
+"""Make the audit trail append-only in the database itself (PostgreSQL, production).
+
+No UPDATE or DELETE of an audit entry gets through, whatever the code does (the operator
+admin, `auditlogflush`, a bug). SQLite, the demo database, has no such guard: Django
+empties its tables with DELETE between tests.
+"""
+
+from django.db import migrations
+
+CREATE = """
+CREATE OR REPLACE FUNCTION ruangbk_audit_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'the audit trail is append-only: % refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER ruangbk_audit_append_only
+    BEFORE UPDATE OR DELETE ON auditlog_logentry
+    FOR EACH ROW EXECUTE FUNCTION ruangbk_audit_append_only();
+"""
+DROP = """
+DROP TRIGGER IF EXISTS ruangbk_audit_append_only ON auditlog_logentry;
+DROP FUNCTION IF EXISTS ruangbk_audit_append_only();
+"""
+
+
+def create(apps, schema_editor) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(CREATE)
+
+
+def drop(apps, schema_editor) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(DROP)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("auditlog", "0017_add_actor_email")]
+    operations = [migrations.RunPython(create, drop)]

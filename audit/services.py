@@ -1,0 +1,80 @@
+"""Writing the audit trail of confidential reads.
+
+Changes to accounts, consent, counselor assignment and session outcomes are recorded by
+django-auditlog itself (audit/registration.py). Reads are recorded here, one entry per
+student whose records were shown: the entry's object is the student, `additional_data`
+says what was read ("what", a `ReadKind`) and of which session when there is one.
+"""
+
+import getpass
+from collections.abc import Iterable
+
+from auditlog.cid import get_cid
+from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+
+
+class ReadKind(models.TextChoices):
+    TRANSCRIPT = "transcript", _("Chat transcript")
+    TRANSCRIPT_EXPORT = "transcript_export", _("Chat transcript download")
+    NOTE = "note", _("Counselor's note")
+    ANSWERS = "answers", _("Questionnaire answers and scores")
+    TRENDS = "trends", _("Alliance and anxiety trends")
+    REPORT = "report", _("Regression report")
+    REPORT_PDF = "report_pdf", _("Regression report PDF")
+    REPORT_CSV = "report_csv", _("Regression report data (CSV)")
+    CASELOAD = "caseload", _("Caseload overview")
+    MULTIPLE_BASELINE = "multiple_baseline", _("Multiple-baseline view")
+    OWN_ANXIETY = "own_anxiety", _("Own anxiety trend")
+    DATA_EXPORT = "data_export", _("Personal data download")
+    COMMAND_REPORT = "command_report", _("Regression report from the command line")
+
+
+def record_reads(
+    request: HttpRequest | None,
+    *,
+    students: Iterable[User],
+    what: ReadKind,
+    session_id: int | None = None,
+    extra: dict | None = None,
+) -> None:
+    """Record that the requester (or, with no request, the operator at the command
+    line) read `what` of each of `students`."""
+    actor = None
+    remote_addr = None
+    data: dict = {"what": str(what)}
+    if session_id is not None:
+        data["session"] = session_id
+    if extra:
+        data |= extra
+    if request is not None:
+        user = getattr(request, "user", None)
+        actor = user if user is not None and user.is_authenticated else None
+        remote_addr = request.META.get("REMOTE_ADDR") or None
+    else:
+        data["via"] = "command line"
+        data["os_user"] = getpass.getuser()
+    content_type = ContentType.objects.get_for_model(User)
+    cid = get_cid()
+    LogEntry.objects.bulk_create(
+        [
+            LogEntry(
+                content_type=content_type,
+                object_pk=str(student.pk),
+                object_id=student.pk,
+                object_repr=student.display_name,
+                action=LogEntry.Action.ACCESS,
+                actor=actor,
+                actor_email=getattr(actor, "email", None) or None,
+                remote_addr=remote_addr,
+                additional_data=data,
+                cid=cid,
+            )
+            for student in students
+        ]
+    )
