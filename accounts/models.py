@@ -160,8 +160,9 @@ class StudentProfile(models.Model):
         related_name="student_profile",
         verbose_name=_("student"),
     )
-    # Empty (NULL) only once the student's data was erased on request (privacy app).
-    nisn = models.CharField(
+    # Empty (NULL) only once the student's data was erased on request (privacy app):
+    # NULL, not "", because the column is unique.
+    nisn = models.CharField(  # noqa: DJ001
         _("NISN"), max_length=10, unique=True, null=True, validators=[nisn_validator]
     )
     school_class = models.ForeignKey(

@@ -4,12 +4,14 @@ import datetime
 import secrets
 from dataclasses import dataclass
 
+from axes.utils import reset as axes_reset
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.hashers import InitialPasswordHasher
 from accounts.models import SchoolClass, StudentProfile, User
+from accounts.sign_ins import sign_ins_end_all
 from counseling_platform.errors import DomainError
 
 # No 0/O, 1/l/I: initial passwords are read off paper and typed on phones.
@@ -140,11 +142,18 @@ def account_set_active(*, admin: User, user: User, is_active: bool) -> int:
         raise AccountError("self_deactivate", _("You cannot deactivate your own account."))
     user.is_active = is_active
     user.save(update_fields=["is_active"])
-    if user.is_counselor and not is_active:
-        return StudentProfile.objects.filter(counselor=user).update(
-            counselor=None, can_see_anxiety_trend=False
-        )
-    return 0
+    if is_active:
+        return 0
+    sign_ins_end_all(user)  # every web session and socket of theirs ends now
+    if not user.is_counselor:
+        return 0
+    # One save per client, so the audit trail records each change of counselor.
+    clients = list(StudentProfile.objects.filter(counselor=user))
+    for profile in clients:
+        profile.counselor = None
+        profile.can_see_anxiety_trend = False
+        profile.save(update_fields=["counselor", "can_see_anxiety_trend"])
+    return len(clients)
 
 
 @transaction.atomic
@@ -153,6 +162,8 @@ def account_password_reset(*, admin: User, user: User) -> Credential:
     _check_same_school(admin, user)
     password = initial_password_set(user)
     user.save(update_fields=["password", "must_change_password"])
+    sign_ins_end_all(user)  # whoever knew the old password is signed out everywhere
+    axes_reset(username=user.username.lower())  # and a locked-out owner can sign in
     return credential_for(user, password)
 
 
@@ -162,11 +173,16 @@ def counselor_assign_class(*, admin: User, school_class: SchoolClass, counselor:
     if school_class.school_id != admin.school_id:
         raise AccountError("other_school", _("That class belongs to another school."))
     _check_counselor(admin, counselor)
-    students = StudentProfile.objects.filter(school_class=school_class)
-    # A client who moves to another counselor stops seeing their trend until the new
-    # counselor shares it again.
-    students.exclude(counselor=counselor).update(can_see_anxiety_trend=False)
-    return students.update(counselor=counselor)
+    students = list(StudentProfile.objects.filter(school_class=school_class))
+    for profile in students:
+        if profile.counselor_id == counselor.pk:
+            continue
+        # A client who moves to another counselor stops seeing their trend until the
+        # new counselor shares it again. One save each: the audit trail records it.
+        profile.counselor = counselor
+        profile.can_see_anxiety_trend = False
+        profile.save(update_fields=["counselor", "can_see_anxiety_trend"])
+    return len(students)
 
 
 @transaction.atomic

@@ -29,7 +29,7 @@ def limits_for(user: User) -> tuple[float, float]:
 
 
 def expiry_reason(session: SessionBase, user: User, now: float) -> str | None:
-    """"idle" or "lifetime" when this sign-in has run out, else None."""
+    """ "idle" or "lifetime" when this sign-in has run out, else None."""
     idle, lifetime = limits_for(user)
     started = session.get(SIGNED_IN_AT)
     last_seen = session.get(LAST_SEEN_AT)
@@ -52,18 +52,17 @@ def mark_seen(request: HttpRequest, now: float) -> None:
             )
 
 
-def session_mark_seen(session: SessionBase, now: float | None = None) -> bool:
-    """Activity outside HTTP (a room socket): keep the sign-in from going idle.
-    Returns False when the sign-in has run out (or was ended) meanwhile."""
+def sign_in_keep_alive(*, session_key: str, user: User, now: float | None = None) -> bool:
+    """An open session room counts as activity: its socket calls this every few minutes,
+    so a long call leaves the counselor signed in to write the note afterwards. False
+    when the sign-in has ended or reached its absolute lifetime (the socket closes)."""
     now = time.time() if now is None else now
-    last_seen = session.get(LAST_SEEN_AT)
-    if last_seen is not None and now - last_seen < SEEN_RESOLUTION:
-        return True
-    if not session.session_key or not session.exists(session.session_key):
+    store = _session_store(session_key)
+    if not store.exists(session_key) or expiry_reason(store, user, now) == "lifetime":
         return False
-    session[LAST_SEEN_AT] = now
-    session.save()
-    SignIn.objects.filter(session_key=session.session_key).update(
+    store[LAST_SEEN_AT] = now
+    store.save()
+    SignIn.objects.filter(session_key=session_key).update(
         last_seen_at=datetime.datetime.fromtimestamp(now, tz=datetime.UTC)
     )
     return True

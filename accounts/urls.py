@@ -1,18 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from accounts.forms import FirstPasswordChangeForm, ResetPasswordForm
-from accounts.views import credentials, home, school_admin, student_import
+from accounts.forms import FirstPasswordChangeForm
+from accounts.views import credentials, home, school_admin, sign_in, student_import
 
 app_name = "accounts"
 
 urlpatterns = [
     # Sign-in and passwords
-    path(
-        "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("login/", sign_in.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/change/",
@@ -27,15 +23,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password-change-done",
     ),
-    path(
-        "password/reset/",
-        auth_views.PasswordResetView.as_view(
-            success_url=reverse_lazy("accounts:password-reset-done"),
-            email_template_name="registration/password_reset_email.txt",
-            subject_template_name="registration/password_reset_subject.txt",
-        ),
-        name="password-reset",
-    ),
+    path("password/reset/", sign_in.RateLimitedPasswordResetView.as_view(), name="password-reset"),
     path(
         "password/reset/sent/",
         auth_views.PasswordResetDoneView.as_view(),
@@ -43,16 +31,19 @@ urlpatterns = [
     ),
     path(
         "password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            form_class=ResetPasswordForm,
-            success_url=reverse_lazy("accounts:password-reset-complete"),
-        ),
+        sign_in.RateLimitedPasswordResetConfirmView.as_view(),
         name="password-reset-confirm",
     ),
     path(
         "password/reset/complete/",
         auth_views.PasswordResetCompleteView.as_view(),
         name="password-reset-complete",
+    ),
+    # The user's own devices (sign-ins)
+    path("devices/", sign_in.devices, name="devices"),
+    path("devices/<int:sign_in_id>/sign-out/", sign_in.device_sign_out, name="device-sign-out"),
+    path(
+        "devices/sign-out-others/", sign_in.devices_sign_out_others, name="devices-sign-out-others"
     ),
     # Homes
     path("student/", home.student_home, name="student-home"),

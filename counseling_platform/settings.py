@@ -107,6 +107,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
+    "counseling_platform.headers.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "accounts.middleware.SchoolLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -264,7 +265,7 @@ AXES_FAILURE_LIMIT = envint("RUANGBK_SIGN_IN_FAILURES", 5)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=envint("RUANGBK_SIGN_IN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "accounts.views.sign_in.locked_out"
 AXES_USERNAME_CALLABLE = "accounts.sign_ins.attempted_username"
 # daphne --proxy-headers already puts the client's address in REMOTE_ADDR; a header
 # sent by the client itself is never trusted.
@@ -346,4 +347,32 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
+    # django-axes logs every sign-in at INFO; failures and lockouts are warnings.
+    "loggers": {"axes": {"level": env("AXES_LOG_LEVEL", "WARNING")}},
 }
+
+# --- Content Security Policy and Permissions-Policy ---
+# Every script and style comes from our own static files: no inline <script>, style=""
+# attribute, <style> block or on*= handler anywhere (tests/test_headers.py scans the
+# templates). 'self' in connect-src also covers the room's websocket (ws/wss to the
+# same host, CSP level 3). Video plays MediaStreams through srcObject, which is no
+# fetch, so media-src needs nothing more. Bootstrap's CSS draws its icons as data: SVG.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "media-src": ["'self'"],
+        "object-src": ["'none'"],
+        "frame-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Permissions-Policy: counseling_platform.headers.PermissionsPolicyMiddleware turns off
+# browser features (camera, microphone, location, payment, USB, …) on every page; the
+# session room turns camera and microphone on for itself.

@@ -6,6 +6,7 @@ participant, the account and the room under a lock). Messages are stored before 
 are acknowledged or broadcast.
 """
 
+import asyncio
 import json
 import time
 
@@ -14,6 +15,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone, translation
 
+from accounts.sign_ins import sign_in_keep_alive
 from counseling_platform.errors import DomainError
 from sessions_app import services
 from sessions_app.ice import ice_servers_for, turn_configured
@@ -44,6 +46,8 @@ CLOSE_SIGNED_OUT = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_FLOOD = 4429
 ACCESS_RECHECK_SECONDS = 30
+# How often an open room marks its web sign-in as active (below every idle timeout).
+SIGN_IN_KEEP_ALIVE_SECONDS = 240
 HISTORY_PAGE = 200
 
 
@@ -104,6 +108,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.room = room_group(session_id)
         await self._join(self.room)
         await self.accept()
+        if self.session_key:
+            self.keep_alive = asyncio.create_task(self._keep_sign_in_alive())
         with translation.override(self.language):
             await self.send_frame(await database_sync_to_async(self._hello)())
         await self._to_room("presence.join", channel=self.channel_name)
@@ -159,7 +165,22 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return []
         return ice_servers_for(session=self.session, user=self.user)
 
+    async def _keep_sign_in_alive(self) -> None:
+        """Being in the room is activity: keep the web sign-in from going idle, and close
+        when it has reached its absolute lifetime or was ended elsewhere."""
+        while not self.closing:
+            await asyncio.sleep(SIGN_IN_KEEP_ALIVE_SECONDS)
+            alive = await database_sync_to_async(sign_in_keep_alive)(
+                session_key=self.session_key, user=self.user
+            )
+            if not alive and not self.closing:
+                self.closing = True
+                await self.close(code=CLOSE_SIGNED_OUT)
+
     async def disconnect(self, code: int) -> None:
+        keep_alive = getattr(self, "keep_alive", None)
+        if keep_alive is not None:
+            keep_alive.cancel()
         if self.room and self.room in self.joined:
             await self._to_room("presence.leave", channel=self.channel_name)
         await self._leave_groups()

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from accounts.permissions import counselor_required, role_required
+from counseling_platform.headers import permissions_policy
 from sessions_app.forms import NoteForm, OutcomeForm
 from sessions_app.models import CounselingSession
 from sessions_app.selectors import (
@@ -21,6 +22,8 @@ from sessions_app.services import BookingError
 from sessions_app.services.room import session_note_save, session_outcome_record
 
 participant_required = role_required(User.Role.STUDENT, User.Role.COUNSELOR)
+# The video call: the only pages where the browser may offer the camera and microphone.
+room_devices = permissions_policy(camera=["self"], microphone=["self"])
 
 
 def _counselor_session(request: HttpRequest, session_id: int) -> CounselingSession:
@@ -65,6 +68,7 @@ def _wants_json(request: HttpRequest) -> bool:
     return request.headers.get("Accept", "").startswith("application/json")
 
 
+@room_devices
 @participant_required
 def room(request: HttpRequest, session_id: int) -> HttpResponse:
     session = session_for_participant(user=request.user, session_id=session_id)
@@ -99,6 +103,7 @@ def _render_room(
     return render(request, "sessions_app/room.html", context, status=status)
 
 
+@room_devices  # an invalid form shows the room page again
 @require_POST
 @counselor_required
 def room_note(request: HttpRequest, session_id: int) -> HttpResponse:
@@ -119,6 +124,7 @@ def room_note(request: HttpRequest, session_id: int) -> HttpResponse:
     return redirect("sessions:room", session_id=session.pk)
 
 
+@room_devices  # an invalid form shows the room page again
 @require_POST
 @counselor_required
 def room_outcome(request: HttpRequest, session_id: int) -> HttpResponse:

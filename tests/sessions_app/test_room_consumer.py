@@ -12,6 +12,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from sessions_app.models import ChatMessage, CounselingSession
@@ -578,7 +579,11 @@ async def test_counselor_starts_a_confirmed_session_within_the_window(student, c
 # --- signing out and deactivation close the sockets -----------------------------------
 def _signed_in(user) -> Client:
     client = Client()
-    assert client.login(username=user.username, password=TEST_PASSWORD)
+    # A real sign-in through the page (django-axes needs the request).
+    signed_in = client.post(
+        reverse("accounts:login"), {"username": user.username, "password": TEST_PASSWORD}
+    )
+    assert signed_in.status_code == 302
     return client
 
 
