@@ -20,6 +20,7 @@ from accounts.models import User
 
 
 class ReadKind(models.TextChoices):
+    ROOM = "room", _("Session room (chat, and the note for the counselor)")
     TRANSCRIPT = "transcript", _("Chat transcript")
     TRANSCRIPT_EXPORT = "transcript_export", _("Chat transcript download")
     NOTE = "note", _("Counselor's note")
@@ -78,3 +79,9 @@ def record_reads(
             for student in students
         ]
     )
+
+
+def record_read(
+    request: HttpRequest | None, *, student: User, what: ReadKind, session_id: int | None = None
+) -> None:
+    record_reads(request, students=[student], what=what, session_id=session_id)

@@ -11,6 +11,8 @@ urlpatterns = [
     path("questionnaires/", include("instruments.urls")),
     path("analytics/", include("analytics.urls")),
     path("notifications/", include("notifications.urls")),
+    path("privacy/", include("privacy.urls")),
+    path("audit/", include("audit.urls")),
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     # Django's admin, for operators (superusers) only; schools use their own pages.

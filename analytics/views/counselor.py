@@ -31,6 +31,7 @@ from analytics.figures import (
 from analytics.report import report_tables
 from analytics.selectors import baseline_studies, client_report, client_series
 from analytics.services import AnalyticsError, anxiety_trend_share
+from audit.services import ReadKind, record_read, record_reads
 from instruments.selectors import counselor_client_get
 
 MAX_BASELINE_PANELS = 8
@@ -39,6 +40,7 @@ MAX_BASELINE_PANELS = 8
 @counselor_required
 def client_trends(request: HttpRequest, student_id: int) -> HttpResponse:
     student = counselor_client_get(counselor=request.user, student_id=student_id)
+    record_read(request, student=student, what=ReadKind.TRENDS)
     zone = request.user.school.zone()
     alliance, anxiety = client_series(student=student)
     return render(
@@ -75,15 +77,18 @@ def trend_share(request: HttpRequest, student_id: int) -> HttpResponse:
     return redirect("analytics:client-trends", student_id=student.pk)
 
 
-def _report_for(request: HttpRequest, student_id: int, *, with_reference: bool = True):
+def _report_for(
+    request: HttpRequest, student_id: int, what: ReadKind, *, with_reference: bool = True
+):
     student = counselor_client_get(counselor=request.user, student_id=student_id)
+    record_read(request, student=student, what=what)
     report = client_report(counselor=request.user, student=student, with_reference=with_reference)
     return student, report
 
 
 @counselor_required
 def report_page(request: HttpRequest, student_id: int) -> HttpResponse:
-    student, report = _report_for(request, student_id)
+    student, report = _report_for(request, student_id, ReadKind.REPORT)
     return render(
         request,
         "analytics/report.html",
@@ -110,14 +115,14 @@ def _download(student, content: bytes, content_type: str, extension: str) -> Htt
 
 @counselor_required
 def report_pdf(request: HttpRequest, student_id: int) -> HttpResponse:
-    student, report = _report_for(request, student_id)
+    student, report = _report_for(request, student_id, ReadKind.REPORT_PDF)
     content = report_pdf_bytes(report)
     return _download(student, content, "application/pdf", "pdf")
 
 
 @counselor_required
 def report_csv_download(request: HttpRequest, student_id: int) -> HttpResponse:
-    student, report = _report_for(request, student_id, with_reference=False)
+    student, report = _report_for(request, student_id, ReadKind.REPORT_CSV, with_reference=False)
     content = report_csv(report)
     return _download(student, content, "text/csv; charset=utf-8", "csv")
 
@@ -137,6 +142,8 @@ def caseload_page(request: HttpRequest) -> HttpResponse:
     sort = request.GET.get("sort", "-alerts")
     sort = sort if sort.lstrip("-") in SORT_KEYS else "-alerts"
     rows = caseload(counselor=request.user, class_id=class_id, alert=alert, sort=sort)
+    shown_scores = [row.profile.user for row in rows if row.alliance or row.anxiety]
+    record_reads(request, students=shown_scores, what=ReadKind.CASELOAD)
     return render(
         request,
         "analytics/caseload.html",
@@ -160,6 +167,9 @@ def multiple_baseline(request: HttpRequest) -> HttpResponse:
     chosen_ids = {_int_or_none(value) for value in request.GET.getlist("client")} - {None}
     candidates, chosen = baseline_studies(
         counselor=request.user, chosen_ids=chosen_ids, limit=MAX_BASELINE_PANELS
+    )
+    record_reads(
+        request, students=[profile.user for profile, _ in chosen], what=ReadKind.MULTIPLE_BASELINE
     )
     zone = request.user.school.zone()
     figure = (

@@ -7,11 +7,14 @@ from django.utils.translation import gettext as _
 from accounts.permissions import student_required
 from analytics.figures import trend_figure
 from analytics.selectors import student_shared_anxiety
+from audit.services import ReadKind, record_read
 
 
 @student_required
 def my_anxiety(request: HttpRequest) -> HttpResponse:
     anxiety = student_shared_anxiety(student=request.user)
+    if anxiety:
+        record_read(request, student=request.user, what=ReadKind.OWN_ANXIETY)
     chart = (
         trend_figure(
             anxiety,

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.importing import ImportFileError
 from accounts.permissions import counselor_required
+from audit.services import ReadKind, record_read
 from instruments.forms import HistoryUploadForm, ScheduleForm, VoidForm
 from instruments.importing import (
     COLUMN_HEADERS,
@@ -45,6 +46,7 @@ def _client_page(request, student, schedule_form, status=200) -> HttpResponse:
 @counselor_required
 def client_detail(request: HttpRequest, student_id: int) -> HttpResponse:
     student = counselor_client_get(counselor=request.user, student_id=student_id)
+    record_read(request, student=student, what=ReadKind.ANSWERS)
     return _client_page(request, student, ScheduleForm(initial={"instrument": "amas"}))
 
 

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from accounts.permissions import counselor_required, role_required
+from audit.services import ReadKind, record_read
 from counseling_platform.headers import permissions_policy
 from sessions_app.forms import NoteForm, OutcomeForm
 from sessions_app.models import CounselingSession
@@ -72,6 +73,7 @@ def _wants_json(request: HttpRequest) -> bool:
 @participant_required
 def room(request: HttpRequest, session_id: int) -> HttpResponse:
     session = session_for_participant(user=request.user, session_id=session_id)
+    record_read(request, student=session.student, what=ReadKind.ROOM, session_id=session.pk)
     return _render_room(request, session)
 
 
@@ -161,6 +163,12 @@ def transcript(request: HttpRequest, session_id: int) -> HttpResponse:
     if request.GET.get("format") == "txt":
         if not is_counselor:
             raise Http404
+        record_read(
+            request,
+            student=session.student,
+            what=ReadKind.TRANSCRIPT_EXPORT,
+            session_id=session.pk,
+        )
         for message in context["chat_messages"]:
             # Continuation lines are indented, so no message can forge a line that reads
             # as a message of its own.
@@ -169,4 +177,5 @@ def transcript(request: HttpRequest, session_id: int) -> HttpResponse:
         response = HttpResponse(text, content_type="text/plain; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="transkrip-sesi-{session.pk}.txt"'
         return response
+    record_read(request, student=session.student, what=ReadKind.TRANSCRIPT, session_id=session.pk)
     return render(request, "sessions_app/transcript.html", context)

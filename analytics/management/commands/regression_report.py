@@ -18,6 +18,7 @@ from analytics.report import ClientReport, report_tables
 from analytics.research import PairsFileError, pairs_from_table
 from analytics.selectors import client_report
 from analytics.series import ALLIANCE
+from audit.services import ReadKind, record_read
 from instruments.definitions import get_instrument
 
 
@@ -57,6 +58,7 @@ class Command(BaseCommand):
         counselor = student.student_profile.counselor
         if counselor is None:
             raise CommandError(f"{username} has no counselor, so there is no report.")
+        record_read(None, student=student, what=ReadKind.COMMAND_REPORT)
         return client_report(counselor=counselor, student=student)
 
     def from_file(self, path: str):

@@ -1,0 +1,49 @@
+"""How audit entries read on the pages: the kind of read, and changed fields by name."""
+
+from auditlog.models import LogEntry
+from django.core.exceptions import FieldDoesNotExist
+from django.utils.translation import gettext as _
+
+from audit.services import ReadKind
+
+
+def read_label(entry: LogEntry) -> str:
+    what = (entry.additional_data or {}).get("what", "")
+    try:
+        return str(ReadKind(what).label)
+    except ValueError:
+        return what or _("Unknown")
+
+
+def object_kind(entry: LogEntry) -> str:
+    model = entry.content_type.model_class()
+    return str(model._meta.verbose_name) if model else entry.content_type.model
+
+
+def _field_label(entry: LogEntry, name: str) -> str:
+    model = entry.content_type.model_class()
+    try:
+        field = model._meta.get_field(name) if model else None
+    except FieldDoesNotExist:
+        return name
+    return str(getattr(field, "verbose_name", name))
+
+
+def _value(value: object) -> str:
+    if value in (None, "None", ""):
+        return "—"
+    if value in ("True", True):
+        return _("yes")
+    if value in ("False", False):
+        return _("no")
+    return str(value)
+
+
+def change_rows(entry: LogEntry) -> list[tuple[str, str, str]]:
+    """(field, before, after) for each field the entry changed."""
+    changes = entry.changes if isinstance(entry.changes, dict) else {}
+    rows = []
+    for name, values in sorted(changes.items()):
+        before, after = [*values, None, None][:2] if isinstance(values, list) else (None, None)
+        rows.append((_field_label(entry, name), _value(before), _value(after)))
+    return rows
