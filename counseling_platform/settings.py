@@ -119,6 +119,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.SchoolTimezoneMiddleware",
     "accounts.middleware.PasswordChangeRequiredMiddleware",
+    # Turns a rate-limited request into the "too many attempts" page (RATELIMIT_VIEW).
+    "django_ratelimit.middleware.RatelimitMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -217,6 +219,11 @@ TURN_URLS = envlist("RUANGBK_TURN_URLS")
 TURN_SECRET = env("RUANGBK_TURN_SECRET")
 if TURN_URLS and not TURN_SECRET:
     raise ImproperlyConfigured("RUANGBK_TURN_SECRET must be set with RUANGBK_TURN_URLS.")
+# Chat transcripts of a case closed this many months ago are removed by the cron command
+# `purge_transcripts` (privacy app); the counselor's notes and session records stay.
+CHAT_RETENTION_MONTHS = envint("RUANGBK_CHAT_RETENTION_MONTHS", 24)
+if CHAT_RETENTION_MONTHS < 1:
+    raise ImproperlyConfigured("RUANGBK_CHAT_RETENTION_MONTHS must be at least 1.")
 
 # --- Cache: per process by default, shared on Redis in production ------------------------
 # The rate limits count in the cache, so every server process must share it.

@@ -54,6 +54,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.fixture(autouse=True)
+def empty_cache():
+    """The rate limits count in the cache: every test starts with no attempts counted."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def fresh_channel_layers():
     """A channel layer is bound to the event loop that used it: start and end each test
     with none, flushing what a Redis layer stored."""

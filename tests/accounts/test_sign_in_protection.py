@@ -1,0 +1,168 @@
+"""Sign-in protection: the lockout per username and address, rate limits on sign-in
+and password reset, and a password policy that fits students. None of it may reveal
+whether an account exists."""
+
+import datetime
+import re
+
+import pytest
+from axes.models import AccessAttempt
+from django.conf import settings as django_settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import services as account_services
+from tests.factories import TEST_PASSWORD
+
+pytestmark = pytest.mark.django_db
+HOME = "10.0.0.5"
+ELSEWHERE = "10.0.0.6"
+
+
+def sign_in(client, username, password, address=HOME):
+    return client.post(
+        reverse("accounts:login"),
+        {"username": username, "password": password},
+        REMOTE_ADDR=address,
+    )
+
+
+def page_text(response) -> str:
+    """The page without its per-request CSRF token."""
+    return re.sub(r'name="csrfmiddlewaretoken" value="\w+"', "", response.content.decode())
+
+
+def fail(client, username, times, address=HOME):
+    """Sign in with a wrong password `times` times; the last answer."""
+    for _ in range(times):
+        response = sign_in(client, username, "wrong-password", address)
+    return response
+
+
+def test_five_wrong_passwords_lock_that_username_from_that_address(client, student):
+    assert fail(client, student.username, 4).status_code == 200  # the form, with its error
+    assert fail(client, student.username, 1).status_code == 429  # the fifth locks
+    # Now even the right password is refused, with a clear message in Indonesian.
+    locked = sign_in(client, student.username, TEST_PASSWORD)
+    assert locked.status_code == 429
+    assert 'id="locked-out"' in locked.content.decode()
+    assert "Silakan tunggu 15 menit" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_lock_is_per_username_and_address_pair(client, student, other_student):
+    fail(client, student.username, django_settings.AXES_FAILURE_LIMIT)
+    # The same student from another device, and a classmate behind the same school
+    # router, can still sign in.
+    assert sign_in(client, student.username, TEST_PASSWORD, ELSEWHERE).status_code == 302
+    client.logout()
+    assert sign_in(client, other_student.username, TEST_PASSWORD).status_code == 302
+
+
+def test_the_username_counts_whatever_its_case(client, student):
+    fail(client, student.username.upper(), django_settings.AXES_FAILURE_LIMIT)
+    assert sign_in(client, student.username, TEST_PASSWORD).status_code == 429
+
+
+def test_the_lock_looks_the_same_for_an_account_that_does_not_exist(client, student):
+    fail(client, student.username, django_settings.AXES_FAILURE_LIMIT)
+    fail(client, "tidak-ada-akun-ini", django_settings.AXES_FAILURE_LIMIT)
+    real = sign_in(client, student.username, "x")
+    unknown = sign_in(client, "tidak-ada-akun-ini", "x")
+    assert real.status_code == unknown.status_code == 429
+    assert page_text(real) == page_text(unknown)
+
+
+def test_the_lock_ends_after_the_cool_off(client, student):
+    fail(client, student.username, django_settings.AXES_FAILURE_LIMIT)
+    assert sign_in(client, student.username, TEST_PASSWORD).status_code == 429
+    long_ago = timezone.now() - django_settings.AXES_COOLOFF_TIME - datetime.timedelta(minutes=1)
+    AccessAttempt.objects.update(attempt_time=long_ago)
+    assert sign_in(client, student.username, TEST_PASSWORD).status_code == 302
+
+
+def test_a_new_password_from_the_admin_lifts_the_lock(client, student, school_admin):
+    fail(client, student.username, django_settings.AXES_FAILURE_LIMIT)
+    credential = account_services.account_password_reset(admin=school_admin, user=student)
+    assert sign_in(client, student.username, credential.password).status_code == 302
+
+
+def test_a_successful_sign_in_resets_the_count(client, student):
+    fail(client, student.username, django_settings.AXES_FAILURE_LIMIT - 1)
+    assert sign_in(client, student.username, TEST_PASSWORD).status_code == 302
+    client.logout()
+    fail(client, student.username, django_settings.AXES_FAILURE_LIMIT - 1)
+    assert sign_in(client, student.username, TEST_PASSWORD).status_code == 302
+
+
+def test_sign_in_attempts_from_one_address_are_rate_limited(client, settings, student):
+    settings.SIGN_IN_RATE_PER_ADDRESS = "3/m"
+    for number in range(3):
+        assert sign_in(client, f"orang{number}", "x").status_code == 200
+    limited = sign_in(client, student.username, TEST_PASSWORD)
+    assert limited.status_code == 429
+    assert "Terlalu banyak percobaan" in limited.content.decode()
+    assert sign_in(client, student.username, TEST_PASSWORD, ELSEWHERE).status_code == 302
+
+
+def test_sign_in_attempts_on_one_username_are_rate_limited_across_addresses(
+    client, settings, student
+):
+    settings.SIGN_IN_RATE_PER_USERNAME = "2/h"
+    assert fail(client, student.username, 1, "10.0.1.1").status_code == 200
+    assert fail(client, student.username, 1, "10.0.1.2").status_code == 200
+    assert sign_in(client, student.username, TEST_PASSWORD, "10.0.1.3").status_code == 429
+
+
+def test_a_page_view_of_the_sign_in_form_is_not_counted(client, settings):
+    settings.SIGN_IN_RATE_PER_ADDRESS = "1/m"
+    for _ in range(3):
+        assert client.get(reverse("accounts:login"), REMOTE_ADDR=HOME).status_code == 200
+
+
+def reset(client, email, address=HOME):
+    return client.post(reverse("accounts:password-reset"), {"email": email}, REMOTE_ADDR=address)
+
+
+def test_password_reset_is_rate_limited_per_address_alike_for_known_and_unknown(
+    client, settings, student
+):
+    settings.PASSWORD_RESET_RATE_PER_ADDRESS = "2/h"
+    assert reset(client, student.email).status_code == 302
+    assert reset(client, "siapa@tidak.ada").status_code == 302
+    known = reset(client, student.email)
+    unknown = reset(client, "siapa@tidak.ada")
+    assert known.status_code == unknown.status_code == 429
+    assert page_text(known) == page_text(unknown)
+
+
+def test_password_reset_is_rate_limited_per_address_of_mail(client, settings, student):
+    settings.PASSWORD_RESET_RATE_PER_EMAIL = "1/h"
+    assert reset(client, student.email, "10.0.2.1").status_code == 302
+    assert reset(client, student.email.upper(), "10.0.2.2").status_code == 429
+
+
+@pytest.mark.parametrize(
+    "password", ["password123", "12345678", "qwertyuiop", "pendek", "siswa-xyz"]
+)
+def test_the_password_policy_refuses_short_common_or_personal_passwords(student, password):
+    student.username = "siswa-xyz"
+    with pytest.raises(ValidationError):
+        validate_password(password, user=student)
+
+
+@pytest.mark.parametrize(
+    "password", ["kucing oren lucu", "semuahurufkecil", "naik sepeda ke sekolah", "mangga-7"]
+)
+def test_the_password_policy_has_no_composition_rules(student, password):
+    validate_password(password, user=student)  # no digit, capital or symbol required
+
+
+@pytest.mark.requires_redis
+def test_the_counters_live_in_the_shared_redis_cache():
+    assert django_settings.CACHES["default"]["BACKEND"].endswith("RedisCache")
+    cache.set("ruangbk-test", 1)
+    assert cache.get("ruangbk-test") == 1
