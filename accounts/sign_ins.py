@@ -7,6 +7,7 @@ import time
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -75,6 +76,9 @@ def sign_in_record(request: HttpRequest, user: User) -> None:
     request.session[LAST_SEEN_AT] = now
     if request.session.session_key is None:
         request.session.save()
+    # Forget this user's sign-ins whose sessions expired unused (they hold addresses).
+    live = Session.objects.filter(expire_date__gt=timezone.now()).values("session_key")
+    SignIn.objects.filter(user=user).exclude(session_key__in=live).delete()
     SignIn.objects.update_or_create(
         session_key=request.session.session_key,
         defaults={
