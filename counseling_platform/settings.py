@@ -297,9 +297,13 @@ SIGN_IN_LIFETIME_HOURS = {
     "staff": envint("RUANGBK_STAFF_SESSION_HOURS", 9),
 }
 SESSION_COOKIE_AGE = max(SIGN_IN_LIFETIME_HOURS.values()) * 3600
+# In the database: the list of sign-ins (accounts.SignIn) ends sessions by key.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # The audit trail (django-auditlog): which models and fields are in audit/registration.py.
 AUDITLOG_STORE_JSON_CHANGES = True
+# A change of counselor or class reads as names, not row numbers.
+AUDITLOG_USE_FK_STRING_REPRESENTATION = True
 
 # --- E-mail ------------------------------------------------------------------------------
 globals().update(email_settings(env("EMAIL_URL", "console://")))

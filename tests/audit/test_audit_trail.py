@@ -339,3 +339,11 @@ def test_notes_are_never_in_the_trail(counselor, student):
     SessionNote.objects.create(session=session, body="Rahasia sekali")
     assert not LogEntry.objects.filter(changes_text__contains="Rahasia").exists()
     assert not LogEntry.objects.filter(object_repr__contains="Rahasia").exists()
+
+
+def test_a_change_of_counselor_reads_as_names(client, school_admin, student, other_counselor):
+    account_services.student_profile_save(
+        admin=school_admin, profile=student.student_profile, data={"counselor": other_counselor}
+    )
+    page = opened(client, school_admin, reverse("audit:account-changes"))
+    assert f"→ {other_counselor.display_name}" in page.content.decode()
