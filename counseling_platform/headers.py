@@ -18,7 +18,6 @@ HEADER = "Permissions-Policy"
 # Only names Chromium knows: an unknown one costs a console error on every page.
 DENIED_FEATURES = (
     "accelerometer",
-    "bluetooth",
     "camera",
     "display-capture",
     "geolocation",
@@ -41,7 +40,7 @@ View = Callable[..., HttpResponseBase]
 
 def header_value(allowed: dict[str, tuple[str, ...]]) -> str:
     """`feature=()` for each denied feature, `feature=(self)` for one a view allowed."""
-    features = {feature: () for feature in DENIED_FEATURES} | allowed
+    features = dict.fromkeys(DENIED_FEATURES, ()) | allowed
     return ", ".join(
         f"{feature}=({' '.join(origins)})" for feature, origins in sorted(features.items())
     )

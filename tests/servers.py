@@ -28,7 +28,18 @@ def _server_application(django_db_blocker, static: bool):
     # No TURN server runs where the tests do (calls connect on the loopback); a
     # developer's own TURN settings must not change what the pages show.
     settings.TURN_URLS, settings.TURN_SECRET = [], ""
-    from counseling_platform.asgi import application
+    # Browser tests sign the same fixture usernames in many times an hour; the limits
+    # themselves are tested in tests/accounts/test_sign_in_protection.py.
+    settings.SIGN_IN_RATE_PER_USERNAME = settings.SIGN_IN_RATE_PER_ADDRESS = "100000/h"
+    from django.contrib.contenttypes.models import ContentType
+
+    from counseling_platform.asgi import application as site
+
+    async def application(scope, receive, send):
+        # Each transactional test's flush recreates the content types with new ids: a
+        # cached one would make the audit trail's inserts fail with a foreign-key error.
+        ContentType.objects.clear_cache()
+        await site(scope, receive, send)
 
     return ASGIStaticFilesHandler(application) if static else application
 
