@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate messages compose-check clean
+.PHONY: run test lint format migrate messages compose-check clean backup restore
 
 # The virtualenv is rebuilt whenever a requirements file changes.
 $(BIN)/.runtime-installed: requirements.txt
@@ -46,6 +46,15 @@ format: $(BIN)/.dev-installed
 
 migrate: $(BIN)/.runtime-installed
 	$(BIN)/python manage.py migrate
+
+# Encrypted backup of the database in DATABASE_URL into backups/ (or FILE=…), and its
+# restore into an empty database (FORCE=1 replaces a non-empty one). Keys: docs/backups.md.
+backup: $(BIN)/.runtime-installed
+	$(BIN)/python manage.py backup_database $(if $(FILE),--output "$(FILE)")
+
+restore: $(BIN)/.runtime-installed
+	@test -n "$(FILE)" || { echo "Usage: make restore FILE=backups/ruangbk-….backup [FORCE=1]"; exit 2; }
+	$(BIN)/python manage.py restore_database "$(FILE)" $(if $(filter 1,$(FORCE)),--force)
 
 # Refresh the Indonesian catalogue after changing user-facing strings (needs gettext).
 # Message ids are English, so English needs no catalogue of its own.
