@@ -193,7 +193,10 @@ def guardian_consent_record(
     has_consent: bool,
     consent_date: datetime.date | None,
 ) -> StudentProfile:
-    """Record (or withdraw) a guardian's consent, with the date and who recorded it."""
+    """Record (or withdraw) a guardian's consent, with the date and who recorded it.
+
+    Without consent no session is booked or started and no questionnaire is sent or
+    answered; a withdrawal also cancels the student's sessions still to come."""
     _check_same_school(admin, profile.user)
     if has_consent and consent_date is None:
         raise AccountError("consent_date", _("Enter the date the guardian gave consent."))
@@ -207,6 +210,10 @@ def guardian_consent_record(
             "guardian_consent_recorded_by",
         ]
     )
+    if not has_consent:
+        from privacy.services import consent_withdrawal_apply  # privacy builds on accounts
+
+        consent_withdrawal_apply(admin=admin, student=profile.user)
     return profile
 
 

@@ -132,7 +132,9 @@ def demo_measurements(school: School) -> None:
     # One answered session each for other clients: varied, coherent answers.
     rng = random.Random(4)
     others = User.objects.filter(
-        student_profile__counselor=counselor, username__in=[f"siswa{n:02d}" for n in range(5, 13)]
+        student_profile__counselor=counselor,
+        student_profile__has_guardian_consent=True,  # no consent, no questionnaires
+        username__in=[f"siswa{n:02d}" for n in range(5, 13)],
     ).select_related("student_profile")
     for index, student in enumerate(others):
         alliance, anxiety = rng.randint(2, 5), rng.randint(1, 5)

@@ -34,6 +34,8 @@ def student_open_administrations(
             cancelled_at__isnull=True,
             skipped_at__isnull=True,
             is_imported=False,
+            # Withdrawn (or no) guardian consent: nothing is offered to answer.
+            student__student_profile__has_guardian_consent=True,
         )
         .exclude(Exists(live))
         .select_related("session")

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import StudentProfile, User
 from accounts.services import lock_people
 from counseling_platform.errors import DomainError
 from instruments.definitions import Instrument, all_instruments, get_instrument
@@ -31,6 +31,20 @@ class InstrumentError(DomainError):
     pass
 
 
+def has_guardian_consent(student_id: int) -> bool:
+    """Questionnaires are processing a minor's data: only with a guardian's consent."""
+    return StudentProfile.objects.filter(user_id=student_id, has_guardian_consent=True).exists()
+
+
+def consent_missing() -> InstrumentError:
+    return InstrumentError(
+        "guardian_consent_missing",
+        _("Questionnaires need your parent's or guardian's consent, and the school has none "
+          "recorded (or it was withdrawn), so this one cannot be answered. Ask your school "
+          "admin."),
+    )  # fmt: skip
+
+
 def _local_date(moment: datetime.datetime, student: User) -> str:
     return formats.date_format(timezone.localtime(moment, student.school.zone()), "j F Y")
 
@@ -42,6 +56,8 @@ def administrations_for_session(*, session, now: datetime.datetime | None = None
     once it commits. Returns how many were created (0 when they already exist).
     """
     now = now or timezone.now()
+    if not has_guardian_consent(session.student_id):
+        return 0  # consent withdrawn: no questionnaires are sent
     open_days = booking_policy_for(session.school).questionnaire_open_days
     created = 0
     for instrument in all_instruments():
@@ -85,6 +101,12 @@ def administrations_schedule(
     if not student.is_client_of(counselor):
         raise InstrumentError("not_client", _("This student is not one of your clients."))
     lock_people(student)  # a double click schedules the series once
+    if not has_guardian_consent(student.pk):
+        raise InstrumentError(
+            "guardian_consent_missing",
+            _("This student's parent or guardian has not given consent (or withdrew it), so "
+              "no questionnaires can be scheduled. The school admin records consent."),
+        )  # fmt: skip
     instrument = get_instrument(instrument_code)
     if instrument is None:
         raise InstrumentError("unknown_instrument", _("Choose one of the listed questionnaires."))
@@ -150,7 +172,12 @@ def administrations_announce(
     Idempotent."""
     now = now or timezone.now()
     due = Administration.objects.select_for_update(of=("self",)).filter(
-        notified_at__isnull=True, cancelled_at__isnull=True, opens_at__lte=now, closes_at__gt=now
+        notified_at__isnull=True,
+        cancelled_at__isnull=True,
+        opens_at__lte=now,
+        closes_at__gt=now,
+        # Without a guardian's consent nobody is asked; announced once consent is given.
+        student__student_profile__has_guardian_consent=True,
     )
     if student is not None:
         due = due.filter(student=student)
@@ -233,6 +260,8 @@ def refusal_for(administration: Administration, now: datetime.datetime) -> Instr
         return InstrumentError(
             "cancelled", _("Your counselor cancelled this questionnaire; there is nothing to do.")
         )
+    if not has_guardian_consent(administration.student_id):
+        return consent_missing()
     return None
 
 

@@ -76,6 +76,13 @@ class StudentProfileFactory(factory.django.DjangoModelFactory):
     gender = StudentProfile.Gender.FEMALE
     guardian_name = factory.Faker("name", locale="id_ID")
     guardian_phone = "081234567890"
+    # Counseling needs it; a test of its absence says so (has_guardian_consent=False).
+    has_guardian_consent = True
+    guardian_consent_date = factory.LazyAttribute(
+        lambda o: (
+            timezone.localdate() - datetime.timedelta(days=30) if o.has_guardian_consent else None
+        )
+    )
 
 
 class AvailabilityFactory(factory.django.DjangoModelFactory):

@@ -17,6 +17,7 @@ from sessions_app.policy import booking_policy_for
 from sessions_app.services.rules import (
     BookingError,
     check_bookable_time,
+    check_guardian_consent,
     check_time_free,
     record_event,
     save_new,
@@ -53,6 +54,7 @@ def session_request(
     if not consent_given:
         raise BookingError("consent_required", _("Please read the consent text and agree to it."))
     lock_people(student, counselor)
+    check_guardian_consent(student, asked_by_student=True)
     already = CounselingSession.objects.filter(
         student=student,
         counselor=counselor,
@@ -136,6 +138,7 @@ def session_create_for_client(
         raise BookingError("invalid_length", _("Choose a session length of 30, 45 or 60 minutes."))
     ends_at = starts_at + datetime.timedelta(minutes=minutes)
     lock_people(student, counselor)
+    check_guardian_consent(student, asked_by_student=False)
     session = CounselingSession(
         school=counselor.school,
         student=student,

@@ -18,6 +18,7 @@ from sessions_app.policy import booking_policy_for
 from sessions_app.realtime import room_changed_on_commit
 from sessions_app.services.rules import (
     BookingError,
+    check_guardian_consent,
     check_time_free,
     locked_for,
     record_event,
@@ -36,6 +37,7 @@ def session_confirm(
     session = locked_for(session, counselor, by="counselor", statuses=(Status.REQUESTED,))
     if session.starts_at <= now:
         raise BookingError("session_past", _("The requested time has passed; decline it instead."))
+    check_guardian_consent(session.student, asked_by_student=False)
     session.status = Status.CONFIRMED
     session.save(update_fields=["status"])
     record_event(session, counselor, Event.CONFIRMED)
@@ -123,6 +125,7 @@ def session_start(
             "consent_missing",
             _("The student has not agreed to the online counseling consent yet."),
         )
+    check_guardian_consent(session.student, asked_by_student=False)
     session.status = Status.IN_PROGRESS
     session.proposed_starts_at = session.proposed_ends_at = None  # the old time holds
     session.save(update_fields=["status", "proposed_starts_at", "proposed_ends_at"])

@@ -11,7 +11,7 @@ import datetime
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import StudentProfile, User
 from accounts.services import lock_people
 from counseling_platform.errors import DomainError
 from sessions_app.models import BookingPolicy, CounselingSession, SessionEvent
@@ -29,6 +29,27 @@ def slot_taken() -> BookingError:
 
 def not_allowed() -> BookingError:
     return BookingError("not_allowed", _("You are not allowed to change this session."))
+
+
+def check_guardian_consent(student: User, *, asked_by_student: bool) -> None:
+    """Counseling a minor needs a guardian's consent (UU PDP): none recorded, or withdrawn,
+    means no new session. Read fresh, after the people are locked, so a withdrawal that
+    commits meanwhile is seen."""
+    if StudentProfile.objects.filter(user=student, has_guardian_consent=True).exists():
+        return
+    message = (
+        _(
+            "Counseling sessions need your parent's or guardian's consent, and the school has "
+            "none recorded (or it was withdrawn). Ask your school admin."
+        )
+        if asked_by_student
+        else _(
+            "This student's parent or guardian has not given consent to counseling (or "
+            "withdrew it), so no session can be scheduled or started. The school admin "
+            "records consent."
+        )
+    )
+    raise BookingError("guardian_consent_missing", message)
 
 
 def check_time_free(

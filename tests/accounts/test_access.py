@@ -158,6 +158,10 @@ def test_admin_cannot_edit_another_schools_class(client, school_admin, other_sch
 
 
 def test_admin_home_counts_only_own_school(client, school_admin, student, foreign_student):
+    for user in (student, foreign_student):  # neither has consent recorded
+        StudentProfile.objects.filter(user=user).update(
+            has_guardian_consent=False, guardian_consent_date=None
+        )
     client.force_login(school_admin)
     response = client.get(reverse("accounts:admin-home"))
     roles = dict(response.context["roles"])

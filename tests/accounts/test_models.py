@@ -22,6 +22,7 @@ def test_operator_superuser_needs_no_school():
 def test_consent_without_a_date_is_refused(student):
     profile = student.student_profile
     profile.has_guardian_consent = True
+    profile.guardian_consent_date = None
     with pytest.raises(IntegrityError):
         profile.save()
 

@@ -286,12 +286,17 @@ def test_counselor_without_email_gets_the_notification_but_no_email(
     assert mailoutbox == []
 
 
-def test_student_without_guardian_consent_recorded_can_still_request(student, availability):
-    assert student.student_profile.has_guardian_consent is False
+def test_student_without_guardian_consent_recorded_cannot_request(student, availability):
+    # Counseling a minor needs a guardian's consent (UU PDP); see tests/privacy.
+    profile = student.student_profile
+    profile.has_guardian_consent, profile.guardian_consent_date = False, None
+    profile.save()
 
-    session = book(student)
+    with pytest.raises(BookingError) as refused:
+        book(student)
 
-    assert session.status == Status.REQUESTED
+    assert refused.value.code == "guardian_consent_missing"
+    assert not CounselingSession.objects.exists()
 
 
 def test_student_can_request_each_free_slot_start_given_as_any_zone(student, availability):

@@ -1,0 +1,231 @@
+"""Erasure on a written request: what is gone, what is kept, that it is audited, that
+the student is signed out for good, and that it happens once."""
+
+import datetime
+
+import pytest
+from auditlog.models import LogEntry
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import PendingCredential, SignIn, StudentProfile, User
+from instruments.models import Administration, Response
+from notifications.models import Notification
+from privacy.models import DataRequest
+from privacy.services import PrivacyError, data_export_record, student_erase
+from sessions_app.models import ChatMessage, CounselingSession, SessionNote, SessionOutcome
+from tests.factories import TEST_PASSWORD, AdministrationFactory
+from tests.privacy.records import NOTE, OTHER_TEXT, counseling_record, other_students_chat
+from tests.sessions_app.room_helpers import session_now
+
+pytestmark = pytest.mark.django_db
+
+REQUEST = {"requester": "guardian", "request_date": "2026-01-05", "reference": "Surat 31/BK"}
+
+
+@pytest.fixture(autouse=True)
+def no_rate_limits_from_earlier_tests():
+    """Sign-in attempts are counted in the cache (rate limits): start each test afresh."""
+    cache.clear()
+
+
+def english(client):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+def sign_in(username: str) -> Client:
+    client = english(Client())
+    client.post(reverse("accounts:login"), {"username": username, "password": TEST_PASSWORD})
+    return client
+
+
+@pytest.fixture
+def erased(client, school_admin, student, other_student):
+    """The student, signed in on a phone, with a record; the admin erases the data."""
+    record = counseling_record(student)
+    other_session = other_students_chat(other_student)
+    AdministrationFactory(student=other_student)
+    PendingCredential.objects.create(
+        issued_by=school_admin, username=student.username, name="x", password="abcde-fghij"
+    )
+    phone = sign_in(student.username)
+    assert phone.get(reverse("accounts:student-home")).status_code == 200
+    english(client).force_login(school_admin)
+    url = reverse("privacy:student-erase", args=[student.pk])
+    response = client.post(url, {**REQUEST, "confirmed": "1"})
+    assert response.status_code == 302
+    return {
+        "record": record,
+        "old_username": student.username,
+        "nisn": student.student_profile.nisn,
+        "phone": phone,
+        "other_session": other_session,
+        "response": response,
+    }
+
+
+def test_the_confirmation_step_names_the_student_and_the_request_and_erases_nothing(
+    client, school_admin, student
+):
+    english(client).force_login(school_admin)
+    url = reverse("privacy:student-erase", args=[student.pk])
+    assert client.get(url).status_code == 200
+    page = client.post(url, REQUEST)
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert 'id="erasure-confirm"' in html
+    assert student.display_name in html
+    assert student.student_profile.nisn in html
+    assert "Surat 31/BK" in html
+    assert "The parent or guardian" in html
+    assert 'name="confirmed" value="1"' in html
+    student.refresh_from_db()
+    assert student.is_active and student.username == "siswa"
+    assert not DataRequest.objects.exists()
+
+
+def test_the_account_is_anonymised(erased, student):
+    user = User.objects.get(pk=student.pk)
+    assert user.username == f"terhapus-{student.pk}"
+    assert (user.first_name, user.last_name, user.email) == ("", "", "")
+    assert not user.has_usable_password()
+    assert not user.is_active
+    assert user.role == User.Role.STUDENT and user.school_id == student.school_id
+    profile = StudentProfile.objects.get(user=user)
+    assert profile.nisn is None
+    assert (profile.guardian_name, profile.guardian_phone) == ("", "")
+    assert profile.school_class is None
+    assert profile.counselor is None
+    assert not profile.has_guardian_consent and profile.guardian_consent_date is None
+    assert not User.objects.filter(username=erased["old_username"]).exists()
+    assert not StudentProfile.objects.filter(nisn=erased["nisn"]).exists()
+
+
+def test_personal_content_is_removed_and_other_students_content_stays(
+    erased, student, other_student
+):
+    assert not ChatMessage.objects.filter(session__student=student).exists()
+    assert not Administration.objects.filter(student=student).exists()
+    assert not Response.objects.filter(administration__student=student).exists()
+    assert not Notification.objects.filter(user=student).exists()
+    assert not PendingCredential.objects.filter(username=erased["old_username"]).exists()
+    assert not CounselingSession.objects.filter(student=student).exclude(description="").exists()
+    # Nothing of anyone else's.
+    assert ChatMessage.objects.get(session=erased["other_session"]).body == OTHER_TEXT
+    assert Administration.objects.filter(student=other_student).count() == 1
+
+
+def test_the_session_records_and_the_counselors_notes_are_kept(erased, student, counselor):
+    record = erased["record"]
+    past = CounselingSession.objects.get(pk=record.past.pk)
+    assert (past.status, past.mode, past.starts_at, past.counselor) == (
+        "completed",
+        "chat",
+        record.past.starts_at,
+        counselor,
+    )
+    assert SessionOutcome.objects.get(session=past).kind == "resolved"
+    assert SessionNote.objects.get(session=past).body == NOTE  # still decrypts
+    assert CounselingSession.objects.filter(student=student).count() == 2
+
+
+def test_sessions_still_to_come_are_cancelled_and_the_counselor_is_told(erased, student, counselor):
+    upcoming = CounselingSession.objects.get(pk=erased["record"].upcoming.pk)
+    assert upcoming.status == "cancelled"
+    assert not upcoming.is_late_cancellation
+    assert Notification.objects.filter(
+        user=counselor, kind="session_cancelled", session=upcoming
+    ).exists()
+
+
+def test_the_erasure_is_audited_and_recorded_as_a_data_request(erased, student, school_admin):
+    entries = LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(User),
+        object_id=student.pk,
+        action=LogEntry.Action.UPDATE,
+    )
+    change = entries.latest("timestamp")
+    assert change.actor == school_admin
+    assert change.changes_dict["username"] == [erased["old_username"], f"terhapus-{student.pk}"]
+    assert change.changes_dict["is_active"] == [True, False]
+    profile_change = LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(StudentProfile),
+        object_id=student.student_profile.pk,
+        action=LogEntry.Action.UPDATE,
+    ).latest("timestamp")
+    assert profile_change.actor == school_admin
+    assert "nisn" in profile_change.changes_dict
+    request = DataRequest.objects.get(student=student)
+    assert (request.kind, request.processed_by, request.requester) == (
+        "erasure",
+        school_admin,
+        "guardian",
+    )
+    assert (str(request.request_date), request.reference) == ("2026-01-05", "Surat 31/BK")
+    assert request.completed_at is not None
+    assert request.summary["chat_messages"] == 2
+    assert request.summary["questionnaire_responses"] == 1
+
+
+def test_the_student_is_signed_out_and_can_never_sign_in_again(erased, student):
+    assert not SignIn.objects.filter(user_id=student.pk).exists()
+    response = erased["phone"].get(reverse("accounts:student-home"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("accounts:login"))
+    for username in (erased["old_username"], f"terhapus-{student.pk}"):
+        client = sign_in(username)
+        assert client.get(reverse("accounts:student-home")).status_code == 302
+    assert not SignIn.objects.filter(user_id=student.pk).exists()
+
+
+def test_erasure_happens_once(erased, client, school_admin, student):
+    page = client.get(reverse("privacy:student-erase", args=[student.pk]))
+    assert 'id="already-erased"' in page.content.decode()
+    response = client.post(
+        reverse("privacy:student-erase", args=[student.pk]), {**REQUEST, "confirmed": "1"}
+    )
+    assert response.status_code == 400
+    with pytest.raises(PrivacyError) as refused:
+        student_erase(
+            admin=school_admin,
+            student=User.objects.get(pk=student.pk),
+            requester="student",
+            request_date=datetime.date(2026, 1, 6),
+            reference="again",
+        )
+    assert refused.value.code == "already_erased"
+    with pytest.raises(PrivacyError) as refused:
+        data_export_record(
+            processed_by=school_admin,
+            student=User.objects.get(pk=student.pk),
+            requester="guardian",
+            request_date=datetime.date(2026, 1, 6),
+            reference="after",
+        )
+    assert refused.value.code == "already_erased"
+    assert DataRequest.objects.filter(student=student).count() == 1
+
+
+def test_erasure_waits_for_a_session_in_progress(school_admin, student):
+    session_now(student)
+    with pytest.raises(PrivacyError) as refused:
+        student_erase(
+            admin=school_admin,
+            student=student,
+            requester="student",
+            request_date=timezone.localdate(),
+            reference="letter",
+        )
+    assert refused.value.code == "session_in_progress"
+    student.refresh_from_db()
+    assert student.is_active and not DataRequest.objects.exists()
+
+
+def test_the_success_message_says_what_was_removed(erased, client):
+    page = client.get(erased["response"].url)
+    assert "data has been erased: 2 chat messages" in page.content.decode()
