@@ -53,9 +53,15 @@ def credential_for(user: User, password: str) -> Credential:
 
 
 def _check_same_school(admin: User, *users: User) -> None:
+    from privacy.services import is_erased
+
     for user in users:
         if user.school_id != admin.school_id:
             raise AccountError("other_school", _("That account belongs to another school."))
+        # An account erased on a deletion request stays erased: no new password, no
+        # reactivation, no new personal data.
+        if user.is_student and is_erased(user):
+            raise AccountError("erased", _("This account was erased on request."))
 
 
 def _check_counselor(admin: User, counselor: User | None) -> None:

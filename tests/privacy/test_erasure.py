@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import services as account_services
 from accounts.models import PendingCredential, SignIn, StudentProfile, User
 from instruments.models import Administration, Response
 from notifications.models import Notification
@@ -229,3 +230,31 @@ def test_erasure_waits_for_a_session_in_progress(school_admin, student):
 def test_the_success_message_says_what_was_removed(erased, client):
     page = client.get(erased["response"].url)
     assert "data has been erased: 2 chat messages" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda admin, user: account_services.account_set_active(
+            admin=admin, user=user, is_active=True
+        ),
+        lambda admin, user: account_services.account_password_reset(admin=admin, user=user),
+        lambda admin, user: account_services.account_update(
+            admin=admin, user=user, full_name="Kembali", email=""
+        ),
+    ],
+)
+def test_an_erased_account_cannot_be_brought_back(school_admin, student, change):
+    student_erase(
+        admin=school_admin,
+        student=student,
+        requester="guardian",
+        request_date=datetime.date(2026, 11, 1),
+        reference="Surat wali 12/2026",
+    )
+    student.refresh_from_db()
+    with pytest.raises(account_services.AccountError) as refused:
+        change(school_admin, student)
+    assert refused.value.code == "erased"
+    student.refresh_from_db()
+    assert not student.is_active and student.first_name != "Kembali"
