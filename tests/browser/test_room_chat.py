@@ -180,8 +180,11 @@ def test_a_message_written_offline_is_delivered_once_when_back_online(
     # wait until a reconnect attempt has failed, so the page is really offline.
     phone.evaluate("window.openSockets.forEach((socket) => socket.close())")
     expect(phone.locator("#connection-state")).to_have_attribute("data-state", "offline")
+    # A function, not a bare expression: Playwright evaluates an expression with eval,
+    # which the page's Content-Security-Policy forbids.
     phone.wait_for_function(
-        "window.openSockets.length > 1 && window.openSockets.at(-1).readyState === WebSocket.CLOSED"
+        "() => window.openSockets.length > 1"
+        " && window.openSockets.at(-1).readyState === WebSocket.CLOSED"
     )
     expect(desk.locator("#peer-presence")).to_have_attribute("data-online", "0")
 
