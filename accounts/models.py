@@ -209,7 +209,8 @@ class StudentProfile(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} ({self.nisn})"
+        # No NISN: this text describes the profile in the (append-only) audit trail.
+        return str(self.user)
 
 
 class PendingCredential(models.Model):

@@ -3,10 +3,11 @@ user's sign-ins that they can end from any other device."""
 
 import datetime
 import time
+import unicodedata
 
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY
-from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.backends.base import SessionBase, UpdateError
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.http import HttpRequest
@@ -53,20 +54,45 @@ def mark_seen(request: HttpRequest, now: float) -> None:
             )
 
 
-def sign_in_keep_alive(*, session_key: str, user: User, now: float | None = None) -> bool:
-    """An open session room counts as activity: its socket calls this every few minutes,
-    so a long call leaves the counselor signed in to write the note afterwards. False
-    when the sign-in has ended or reached its absolute lifetime (the socket closes)."""
+def sign_in_keep_alive(
+    *, session_key: str, user: User, active: bool = True, now: float | None = None
+) -> bool:
+    """An open session room counts as activity: its socket calls this every few minutes
+    (`active` while the room is open), so a long call leaves the counselor signed in to
+    write the note afterwards. False when the sign-in has ended, gone idle or reached
+    its absolute lifetime: the socket then closes."""
     now = time.time() if now is None else now
     store = _session_store(session_key)
-    if not store.exists(session_key) or expiry_reason(store, user, now) == "lifetime":
+    if not store.load() or store.session_key != session_key:
+        return False  # ended, or expired: never start a new session here
+    if expiry_reason(store, user, now) is not None:
         return False
+    if not active:
+        return True
     store[LAST_SEEN_AT] = now
-    store.save()
+    try:
+        store.save()
+    except UpdateError:  # ended between the load and the save
+        return False
     SignIn.objects.filter(session_key=session_key).update(
         last_seen_at=datetime.datetime.fromtimestamp(now, tz=datetime.UTC)
     )
     return True
+
+
+def sign_in_is_current(*, session_key: str, user: User, now: float | None = None) -> bool:
+    """Whether this web sign-in may still be used (not ended, idle or past its lifetime)."""
+    store = _session_store(session_key)
+    data = store.load()
+    if not data or store.session_key != session_key:
+        return False
+    return expiry_reason(store, user, time.time() if now is None else now) is None
+
+
+def sign_in_rekey(*, old_key: str | None, new_key: str | None) -> None:
+    """The session got a new key (a password change cycles it): the sign-in follows."""
+    if old_key and new_key and old_key != new_key:
+        SignIn.objects.filter(session_key=old_key).update(session_key=new_key)
 
 
 def sign_in_record(request: HttpRequest, user: User) -> None:
@@ -153,4 +179,5 @@ def attempted_username(request: HttpRequest, credentials: dict | None = None) ->
         value = credentials["username"]
     else:
         value = request.POST.get("username", "") if request.method == "POST" else ""
-    return str(value).strip().lower()[:150]
+    # NFKC as Django normalises usernames: a full-width spelling is the same account.
+    return unicodedata.normalize("NFKC", str(value)).strip().lower()[:150]

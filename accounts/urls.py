@@ -1,23 +1,15 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path, reverse_lazy
+from django.urls import path
 
-from accounts.forms import FirstPasswordChangeForm
 from accounts.views import credentials, home, school_admin, sign_in, student_import
 
 app_name = "accounts"
 
 urlpatterns = [
     # Sign-in and passwords
-    path("login/", sign_in.SignInView.as_view(), name="login"),
+    path("login/", sign_in.sign_in_guarded(sign_in.SignInView.as_view()), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path(
-        "password/change/",
-        auth_views.PasswordChangeView.as_view(
-            form_class=FirstPasswordChangeForm,
-            success_url=reverse_lazy("accounts:password-change-done"),
-        ),
-        name="password-change",
-    ),
+    path("password/change/", sign_in.PasswordChangeKeepingSignIn.as_view(), name="password-change"),
     path(
         "password/change/done/",
         auth_views.PasswordChangeDoneView.as_view(),

@@ -7,8 +7,8 @@ from django.http import HttpRequest
 class AuditContextMiddleware(AuditlogMiddleware):
     """django-auditlog's middleware, but the address is the one daphne saw.
 
-    daphne (run with --proxy-headers behind the proxy) already resolves the client's
-    address into REMOTE_ADDR; an X-Forwarded-For header sent by the client is not trusted.
+    django-auditlog would read X-Forwarded-For itself; here the address is REMOTE_ADDR,
+    which daphne resolved from the proxy's header and ClientAddressMiddleware checked.
     """
 
     @staticmethod

@@ -3,9 +3,20 @@
 Accounts, the student profile (consent, counselor assignment, guardian contact),
 classes and the outcome of a session. Reads of confidential content are recorded by
 `audit.services.record_reads`, called where the content is shown.
+
+The trail is kept even when a student's data is erased on request, so it records that
+identifiers (NISN, e-mail, guardian's name and phone) changed, never their values, and
+no clinical text (the referral's reason).
 """
 
 from auditlog.registry import auditlog
+
+HIDDEN = "(hidden)"
+
+
+def mask_value(value: str) -> str:
+    """AUDITLOG_MASK_CALLABLE: nothing of the value is kept."""
+    return HIDDEN
 
 
 def register_models() -> None:
@@ -24,8 +35,13 @@ def register_models() -> None:
             "is_active",
             "must_change_password",
         ],
+        mask_fields=["email"],
     )
-    auditlog.register(StudentProfile)
+    auditlog.register(
+        StudentProfile,
+        exclude_fields=["can_see_anxiety_trend"],  # the counselor's choice, not an account's
+        mask_fields=["nisn", "guardian_name", "guardian_phone"],
+    )
     auditlog.register(SchoolClass)
     auditlog.register(CounselingSession, include_fields=["status", "counselor", "student"])
-    auditlog.register(SessionOutcome)
+    auditlog.register(SessionOutcome, include_fields=["session", "kind"])

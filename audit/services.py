@@ -43,11 +43,11 @@ def record_reads(
     what: ReadKind,
     session_id: int | None = None,
     extra: dict | None = None,
+    actor: User | None = None,
+    remote_addr: str | None = None,
 ) -> None:
-    """Record that the requester (or, with no request, the operator at the command
-    line) read `what` of each of `students`."""
-    actor = None
-    remote_addr = None
+    """Record that the requester read `what` of each of `students`. Without a request:
+    `actor` from `remote_addr` (a websocket), or else the operator at the command line."""
     data: dict = {"what": str(what)}
     if session_id is not None:
         data["session"] = session_id
@@ -57,6 +57,8 @@ def record_reads(
         user = getattr(request, "user", None)
         actor = user if user is not None and user.is_authenticated else None
         remote_addr = request.META.get("REMOTE_ADDR") or None
+    elif actor is not None:
+        data["channel"] = "websocket"
     else:
         data["via"] = "command line"
         data["os_user"] = getpass.getuser()
@@ -71,7 +73,6 @@ def record_reads(
                 object_repr=student.display_name,
                 action=LogEntry.Action.ACCESS,
                 actor=actor,
-                actor_email=getattr(actor, "email", None) or None,
                 remote_addr=remote_addr,
                 additional_data=data,
                 cid=cid,

@@ -80,7 +80,7 @@ CSRF_TRUSTED_ORIGINS = envlist("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "counseling_platform.operator_admin.OperatorAdminConfig",  # django.contrib.admin
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -104,6 +104,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "counseling_platform.addresses.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -222,8 +223,8 @@ if TURN_URLS and not TURN_SECRET:
 # Chat transcripts of a case closed this many months ago are removed by the cron command
 # `purge_transcripts` (privacy app); the counselor's notes and session records stay.
 CHAT_RETENTION_MONTHS = envint("RUANGBK_CHAT_RETENTION_MONTHS", 24)
-if CHAT_RETENTION_MONTHS < 1:
-    raise ImproperlyConfigured("RUANGBK_CHAT_RETENTION_MONTHS must be at least 1.")
+if not 1 <= CHAT_RETENTION_MONTHS <= 1200:
+    raise ImproperlyConfigured("RUANGBK_CHAT_RETENTION_MONTHS must be between 1 and 1200.")
 
 # --- Cache: per process by default, shared on Redis in production ------------------------
 # The rate limits count in the cache, so every server process must share it.
@@ -274,14 +275,17 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.views.sign_in.locked_out"
 AXES_USERNAME_CALLABLE = "accounts.sign_ins.attempted_username"
-# daphne --proxy-headers already puts the client's address in REMOTE_ADDR; a header
-# sent by the client itself is never trusted.
+# daphne --proxy-headers puts the address from X-Forwarded-For in REMOTE_ADDR: the TLS
+# proxy must overwrite that header (README, "Production"); ClientAddressMiddleware turns
+# anything that is not an IP address into 0.0.0.0.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 AXES_VERBOSE = False
+# Successful sign-ins are listed by accounts.SignIn (and forgotten when they end), not
+# kept forever in django-axes' access log.
+AXES_DISABLE_ACCESS_LOG = True
 # Rate limits (django-ratelimit) on sign-in and password reset, counted in the shared
 # cache. The address limit is generous for the same reason as above.
 SIGN_IN_RATE_PER_ADDRESS = env("RUANGBK_SIGN_IN_RATE_PER_ADDRESS", "120/m")
-SIGN_IN_RATE_PER_USERNAME = env("RUANGBK_SIGN_IN_RATE_PER_USERNAME", "20/h")
 PASSWORD_RESET_RATE_PER_ADDRESS = env("RUANGBK_PASSWORD_RESET_RATE_PER_ADDRESS", "20/h")
 PASSWORD_RESET_RATE_PER_EMAIL = env("RUANGBK_PASSWORD_RESET_RATE_PER_EMAIL", "3/h")
 RATELIMIT_VIEW = "counseling_platform.views.rate_limited"
@@ -302,6 +306,7 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # The audit trail (django-auditlog): which models and fields are in audit/registration.py.
 AUDITLOG_STORE_JSON_CHANGES = True
+AUDITLOG_MASK_CALLABLE = "audit.registration.mask_value"
 # A change of counselor or class reads as names, not row numbers.
 AUDITLOG_USE_FK_STRING_REPRESENTATION = True
 

@@ -19,7 +19,7 @@ from accounts.services import lock_people
 from instruments.definitions import Instrument, all_instruments
 from instruments.models import Administration
 from instruments.scoring import Score, ScoringError, keyed_value, score_answers, score_total
-from instruments.services import InstrumentError, response_create
+from instruments.services import InstrumentError, has_guardian_consent, response_create
 
 Phase = Administration.Phase
 
@@ -310,6 +310,12 @@ def history_import(
     if not student.is_client_of(counselor):
         raise InstrumentError("not_client", _("This student is not one of your clients."))
     lock_people(student)  # one import at a time
+    if not has_guardian_consent(student.pk):
+        raise InstrumentError(
+            "guardian_consent_missing",
+            _("This student's parent or guardian has not given consent (or withdrew it), so "
+              "no questionnaire data can be imported. The school admin records consent."),
+        )  # fmt: skip
     plan = history_plan(student=student, rows=rows)
     if not plan.is_valid:
         raise HistoryRejected(plan)

@@ -150,6 +150,14 @@ class BackupReader:
                 "not_a_backup", f"Backup format {version}/{cipher} is not known to this version."
             )
         self.is_encrypted = cipher == CIPHER_AES_256_GCM
+        if key is not None and not self.is_encrypted:
+            # With a key set, only an authenticated file is trusted: an unencrypted one
+            # could have been swapped in by anyone with write access to the backups.
+            raise BackupError(
+                "not_encrypted",
+                "This backup is not encrypted, but RUANGBK_BACKUP_KEY is set: refusing a file "
+                "that cannot be authenticated. Unset the key to restore a development backup.",
+            )
         self.cipher = None
         if self.is_encrypted:
             extra = read_exactly(stream, SALT_BYTES + KEY_ID_BYTES)
@@ -200,6 +208,20 @@ def read_exactly(stream: BinaryIO, size: int) -> bytes:
 
 def damaged(index: int) -> BackupError:
     return BackupError("damaged", f"The backup file is damaged or was changed (chunk {index}).")
+
+
+def manifest_shape_ok(manifest: object) -> bool:
+    if not isinstance(manifest, dict):
+        return False
+    notes, counts = manifest.get("notes"), manifest.get("row_counts")
+    return (
+        isinstance(notes, dict)
+        and isinstance(notes.get("unreadable"), int)
+        and isinstance(notes.get("total"), int)
+        and isinstance(notes.get("by_key"), dict)
+        and isinstance(counts, dict)
+        and all(isinstance(count, int) for count in counts.values())
+    )
 
 
 def split_payload(chunks: Iterator[bytes]) -> tuple[dict, Iterator[bytes]]:

@@ -29,6 +29,7 @@ from privacy.backup_files import (
     BackupError,
     BackupReader,
     BackupWriter,
+    manifest_shape_ok,
     split_payload,
 )
 from privacy.backup_manifest import (
@@ -166,6 +167,8 @@ def restore_database(
     connection = connections[using]
     with Path(source).open("rb") as stream:
         manifest, dump = split_payload(BackupReader(stream, key).chunks())
+        if not manifest_shape_ok(manifest):
+            raise BackupError("damaged", "The backup's manifest is damaged. Nothing was restored.")
         if manifest.get("engine") != connection.vendor:
             raise BackupError(
                 "engine",

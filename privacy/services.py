@@ -311,14 +311,21 @@ class PurgedTranscript:
     messages: int
 
 
+MAX_RETENTION_MONTHS = 1200  # a century: beyond it the date arithmetic has no meaning
+
+
 def transcripts_purge(
     *, months: int, now: datetime.datetime | None = None, dry_run: bool = False
 ) -> list[PurgedTranscript]:
     """Remove the chat transcripts of cases closed more than `months` months ago (see
     `privacy.selectors.closed_case_students`). Idempotent: a removed transcript is gone,
     so a second run finds nothing. With `dry_run`, only report what would go."""
-    if months < 1:
-        raise PrivacyError("bad_retention", _("The retention period must be at least a month."))
+    if not 1 <= months <= MAX_RETENTION_MONTHS:
+        raise PrivacyError(
+            "bad_retention",
+            _("The retention period must be between 1 and %(max)d months.")
+            % {"max": MAX_RETENTION_MONTHS},
+        )
     now = now or timezone.now()
     cutoff = months_before(now, months)
     purged: list[PurgedTranscript] = []

@@ -10,12 +10,15 @@ import asyncio
 import json
 import time
 
+from auditlog.context import set_actor
 from channels.db import database_sync_to_async as channels_database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone, translation
 
-from accounts.sign_ins import sign_in_keep_alive
+from accounts.sign_ins import sign_in_is_current, sign_in_keep_alive
+from audit.services import ReadKind, record_reads
+from counseling_platform.addresses import client_address
 from counseling_platform.errors import DomainError
 from sessions_app import services
 from sessions_app.ice import ice_servers_for, turn_configured
@@ -29,7 +32,12 @@ from sessions_app.protocol import (
     room_frame,
 )
 from sessions_app.realtime import login_group, room_group, user_group
-from sessions_app.selectors import chat_messages_after, room_access_valid, room_session_for
+from sessions_app.selectors import (
+    chat_messages_after,
+    room_access_valid,
+    room_session_for,
+    room_session_state,
+)
 from sessions_app.services import room as room_services
 from sessions_app.services.room import MESSAGE_MAX_CHARS, MESSAGES_PER_WINDOW, RATE_WINDOW
 
@@ -85,6 +93,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         self.user = user
         self.session_key = getattr(self.scope.get("session"), "session_key", None) or ""
+        self.address = client_address(self.scope)
         # Join the person's own groups before checking access: a sign-out or deactivation
         # from this moment on reaches this socket.
         await self._join(user_group(user.pk))
@@ -94,6 +103,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.session = await database_sync_to_async(room_session_for)(
             user=user, session_id=session_id
         )
+        if self.session is not None and self.session_key:
+            # The web sign-in must still be current (not ended, idle or too old).
+            is_current = await database_sync_to_async(sign_in_is_current)(
+                session_key=self.session_key, user=user
+            )
+            if not is_current:
+                await self._leave_groups()
+                await self.close(code=CLOSE_SIGNED_OUT)
+                return
         if self.session is None:
             await self._leave_groups()
             await self.close(code=CLOSE_FORBIDDEN)
@@ -170,12 +188,21 @@ class RoomConsumer(AsyncWebsocketConsumer):
         when it has reached its absolute lifetime or was ended elsewhere."""
         while not self.closing:
             await asyncio.sleep(SIGN_IN_KEEP_ALIVE_SECONDS)
-            alive = await database_sync_to_async(sign_in_keep_alive)(
-                session_key=self.session_key, user=self.user
-            )
+            alive = await database_sync_to_async(self._keep_alive_once)()
             if not alive and not self.closing:
                 self.closing = True
                 await self.close(code=CLOSE_SIGNED_OUT)
+
+    def _keep_alive_once(self) -> bool:
+        """Only an open room is activity; a finished session's page left open is not."""
+        room_open = room_session_state(session_id=self.session.pk, now=timezone.now()) == "open"
+        return sign_in_keep_alive(session_key=self.session_key, user=self.user, active=room_open)
+
+    def _audited(self, function, /, **kwargs):
+        """Run a service as this person, so the audit trail records who and from where
+        (django-auditlog's middleware does not run for websockets)."""
+        with set_actor(self.user, remote_addr=self.address):
+            return function(**kwargs)
 
     async def disconnect(self, code: int) -> None:
         keep_alive = getattr(self, "keep_alive", None)
@@ -262,6 +289,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
         messages = await database_sync_to_async(chat_messages_after)(
             session=self.session, after=frame["after"], limit=HISTORY_PAGE
         )
+        if messages:
+            await database_sync_to_async(record_reads)(
+                None,
+                students=[self.session.student],
+                what=ReadKind.ROOM,
+                session_id=self.session.pk,
+                actor=self.user,
+                remote_addr=self.address,
+            )
         frames = [
             message_frame(message, session=self.session, viewer_id=self.user.pk)
             for message in messages
@@ -296,18 +332,21 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.send_frame({"type": "pong", "t": frame.get("t")})
 
     async def on_session_start(self, frame: dict) -> None:
-        await database_sync_to_async(services.session_start)(
-            counselor=self.user, session=self.session
+        await database_sync_to_async(self._audited)(
+            services.session_start, counselor=self.user, session=self.session
         )
 
     async def on_session_end(self, frame: dict) -> None:
-        await database_sync_to_async(services.session_complete)(
-            counselor=self.user, session=self.session
+        await database_sync_to_async(self._audited)(
+            services.session_complete, counselor=self.user, session=self.session
         )
 
     async def on_phase_set(self, frame: dict) -> None:
-        await database_sync_to_async(room_services.session_phase_set)(
-            counselor=self.user, session=self.session, phase=frame["phase"]
+        await database_sync_to_async(self._audited)(
+            room_services.session_phase_set,
+            counselor=self.user,
+            session=self.session,
+            phase=frame["phase"],
         )
 
     # --- events from the channel layer ------------------------------------------------

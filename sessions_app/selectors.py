@@ -2,6 +2,7 @@
 through `student`, a counselor through `counselor`; nobody else gets one."""
 
 import datetime
+import time
 from importlib import import_module
 
 from django.conf import settings
@@ -14,6 +15,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from accounts.models import User
+from accounts.sign_ins import expiry_reason
 from sessions_app.models import (
     Availability,
     AvailabilityException,
@@ -171,6 +173,12 @@ def room_session_for(*, user: User, session_id: int) -> CounselingSession | None
     )
 
 
+def room_session_state(*, session_id: int, now: datetime.datetime) -> str | None:
+    """The room's state now ("open", …), or None when the session is gone."""
+    session = CounselingSession.objects.filter(pk=session_id).first()
+    return session.room_state(now) if session else None
+
+
 def chat_messages_after(
     *, session: CounselingSession, after: int, limit: int = 200
 ) -> list[ChatMessage]:
@@ -198,7 +206,10 @@ def room_access_valid(*, user_id: int, session_id: int, session_key: str) -> boo
         return False
     stored_hash = store.get(HASH_SESSION_KEY) or ""
     hashes = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
-    return any(constant_time_compare(stored_hash, known) for known in hashes)
+    if not any(constant_time_compare(stored_hash, known) for known in hashes):
+        return False
+    # An idle or too old web sign-in opens no room either.
+    return expiry_reason(store, user, time.time()) is None
 
 
 def session_note_and_outcome(

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from asgiref.sync import async_to_sync
 from django.conf import settings
+from django.db.backends.signals import connection_created
 
 from tests.factories import (
     CounselorFactory,
@@ -32,6 +33,17 @@ settings.PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.MD5PasswordHasher",
     "accounts.hashers.InitialPasswordHasher",
 ]
+
+
+def _allow_audit_truncate(sender, connection, **kwargs) -> None:
+    """The audit table refuses TRUNCATE (audit/migrations/0001_append_only.py), which
+    Django uses to empty a PostgreSQL test database between transactional tests."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET ruangbk.allow_audit_truncate = 'on'")
+
+
+connection_created.connect(_allow_audit_truncate)
 
 
 def service_missing(reason: str) -> None:

@@ -30,7 +30,7 @@ def _server_application(django_db_blocker, static: bool):
     settings.TURN_URLS, settings.TURN_SECRET = [], ""
     # Browser tests sign the same fixture usernames in many times an hour; the limits
     # themselves are tested in tests/accounts/test_sign_in_protection.py.
-    settings.SIGN_IN_RATE_PER_USERNAME = settings.SIGN_IN_RATE_PER_ADDRESS = "100000/h"
+    settings.SIGN_IN_RATE_PER_ADDRESS = "100000/h"
     from django.contrib.contenttypes.models import ContentType
 
     from counseling_platform.asgi import application as site

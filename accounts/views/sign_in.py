@@ -6,6 +6,8 @@ across many usernames or from many addresses. Both answer the same whether the
 account exists or not.
 """
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -20,7 +22,7 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
 from accounts import sign_ins
-from accounts.forms import ResetPasswordForm
+from accounts.forms import FirstPasswordChangeForm, ResetPasswordForm
 from accounts.models import SignIn
 
 
@@ -32,24 +34,20 @@ def _posted(field: str):
     return lambda group, request: request.POST.get(field, "").strip().lower()
 
 
+def sign_in_guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The rate limit of a sign-in view (the site's and the operator admin's): every POST
+    counts against the address. There is no limit per username across addresses: it
+    would let anyone lock a classmate out; the username+address lock (django-axes) and
+    the password policy stop guessing instead."""
+    return ratelimit(key="ip", rate=_setting("SIGN_IN_RATE_PER_ADDRESS"), method="POST")(view)
+
+
 EXPIRY_MESSAGES = {
     "idle": lambda: _("You were signed out after a while without activity. Please sign in again."),
     "lifetime": lambda: _("Your sign-in has reached its time limit. Please sign in again."),
 }
 
 
-@method_decorator(
-    ratelimit(key="ip", rate=_setting("SIGN_IN_RATE_PER_ADDRESS"), method="POST"), name="post"
-)
-@method_decorator(
-    ratelimit(
-        group="sign-in-username",
-        key=_posted("username"),
-        rate=_setting("SIGN_IN_RATE_PER_USERNAME"),
-        method="POST",
-    ),
-    name="post",
-)
 class SignInView(auth_views.LoginView):
     redirect_authenticated_user = True
 
@@ -94,6 +92,20 @@ def locked_out(
     """django-axes' answer to a locked username+address pair (AXES_LOCKOUT_CALLABLE)."""
     minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
     return render(request, "registration/locked_out.html", {"cooloff_minutes": minutes}, status=429)
+
+
+class PasswordChangeKeepingSignIn(auth_views.PasswordChangeView):
+    """Django gives the session a new key when the password changes; the sign-in on
+    "My devices" keeps pointing at it."""
+
+    form_class = FirstPasswordChangeForm
+    success_url = reverse_lazy("accounts:password-change-done")
+
+    def form_valid(self, form):
+        old_key = self.request.session.session_key
+        response = super().form_valid(form)
+        sign_ins.sign_in_rekey(old_key=old_key, new_key=self.request.session.session_key)
+        return response
 
 
 @login_required

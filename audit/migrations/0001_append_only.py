@@ -1,8 +1,9 @@
 """Make the audit trail append-only in the database itself (PostgreSQL, production).
 
-No UPDATE or DELETE of an audit entry gets through, whatever the code does (the operator
-admin, `auditlogflush`, a bug). SQLite, the demo database, has no such guard: Django
-empties its tables with DELETE between tests.
+No UPDATE, DELETE or TRUNCATE of audit entries gets through, whatever the code does (the
+operator admin, `auditlogflush`, a bug); only the test suite may TRUNCATE, to reset its
+databases (tests/conftest.py sets ruangbk.allow_audit_truncate). SQLite, the demo
+database, has no such guard: Django empties its tables with DELETE between tests.
 """
 
 from django.db import migrations
@@ -10,6 +11,11 @@ from django.db import migrations
 CREATE = """
 CREATE OR REPLACE FUNCTION ruangbk_audit_append_only() RETURNS trigger AS $$
 BEGIN
+    -- Only the test suite sets this, to empty its databases between tests.
+    IF TG_OP = 'TRUNCATE'
+       AND current_setting('ruangbk.allow_audit_truncate', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
     RAISE EXCEPTION 'the audit trail is append-only: % refused', TG_OP
         USING ERRCODE = 'insufficient_privilege';
 END;
@@ -17,8 +23,12 @@ $$ LANGUAGE plpgsql;
 CREATE TRIGGER ruangbk_audit_append_only
     BEFORE UPDATE OR DELETE ON auditlog_logentry
     FOR EACH ROW EXECUTE FUNCTION ruangbk_audit_append_only();
+CREATE TRIGGER ruangbk_audit_no_truncate
+    BEFORE TRUNCATE ON auditlog_logentry
+    FOR EACH STATEMENT EXECUTE FUNCTION ruangbk_audit_append_only();
 """
 DROP = """
+DROP TRIGGER IF EXISTS ruangbk_audit_no_truncate ON auditlog_logentry;
 DROP TRIGGER IF EXISTS ruangbk_audit_append_only ON auditlog_logentry;
 DROP FUNCTION IF EXISTS ruangbk_audit_append_only();
 """

@@ -35,6 +35,7 @@ IMPORT_SESSION_KEY = "instruments.history_import"
 
 
 def _client_page(request, student, schedule_form, status=200) -> HttpResponse:
+    record_read(request, student=student, what=ReadKind.ANSWERS)
     context = {
         "client": student,
         "histories": client_history(counselor=request.user, student=student),
@@ -46,7 +47,6 @@ def _client_page(request, student, schedule_form, status=200) -> HttpResponse:
 @counselor_required
 def client_detail(request: HttpRequest, student_id: int) -> HttpResponse:
     student = counselor_client_get(counselor=request.user, student_id=student_id)
-    record_read(request, student=student, what=ReadKind.ANSWERS)
     return _client_page(request, student, ScheduleForm(initial={"instrument": "amas"}))
 
 
@@ -96,6 +96,7 @@ def response_void_view(request: HttpRequest, response_id: int) -> HttpResponse:
     response = counselor_response_get(counselor=request.user, response_id=response_id)
     form = VoidForm(request.POST or None)
     student_id = response.administration.student_id
+    record_read(request, student=response.administration.student, what=ReadKind.ANSWERS)
     if request.method == "POST" and form.is_valid():
         try:
             response_void(
@@ -152,6 +153,9 @@ def history_import_preview(request: HttpRequest, student_id: int) -> HttpRespons
         except HistoryRejected as rejected:
             plan = rejected.plan
             messages.error(request, rejected.message)
+        except InstrumentError as error:  # e.g. the guardian's consent was withdrawn
+            plan = history_plan(student=student, rows=rows)
+            messages.error(request, error.message)
         else:
             request.session.pop(IMPORT_SESSION_KEY, None)
             messages.success(

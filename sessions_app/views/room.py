@@ -73,7 +73,6 @@ def _wants_json(request: HttpRequest) -> bool:
 @participant_required
 def room(request: HttpRequest, session_id: int) -> HttpResponse:
     session = session_for_participant(user=request.user, session_id=session_id)
-    record_read(request, student=session.student, what=ReadKind.ROOM, session_id=session.pk)
     return _render_room(request, session)
 
 
@@ -85,6 +84,7 @@ def _render_room(
     outcome_form: OutcomeForm | None = None,
 ) -> HttpResponse:
     is_counselor = request.user.pk == session.counselor_id
+    record_read(request, student=session.student, what=ReadKind.ROOM, session_id=session.pk)
     chat_messages = room_transcript(session=session)
     context = {
         "session": session,

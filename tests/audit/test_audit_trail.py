@@ -321,14 +321,17 @@ def test_the_export_writes_every_entry_with_who_what_and_where(
     assert len(rows) == LogEntry.objects.count()
 
 
-def test_the_export_filters_by_day(counselor, measured, tmp_path):
+def test_the_export_filters_by_day_in_utc(counselor, measured, tmp_path):
     output = tmp_path / "trail.jsonl"
-    tomorrow = (timezone.now() + datetime.timedelta(days=1)).date().isoformat()
+    tomorrow = (timezone.now().astimezone(datetime.UTC) + datetime.timedelta(days=1)).date()
     call_command(
         "export_audit_trail",
-        since=tomorrow,
-        format="jsonl",
-        output=str(output),
+        "--since",
+        tomorrow.isoformat(),
+        "--format",
+        "jsonl",
+        "--output",
+        str(output),
         stderr=io.StringIO(),
     )
     assert output.read_text() == ""
@@ -347,3 +350,14 @@ def test_a_change_of_counselor_reads_as_names(client, school_admin, student, oth
     )
     page = opened(client, school_admin, reverse("audit:account-changes"))
     assert f"→ {other_counselor.display_name}" in page.content.decode()
+
+
+def test_the_export_cannot_smuggle_a_formula_into_a_spreadsheet(school_admin, student, tmp_path):
+    account_services.account_update(
+        admin=school_admin, user=student, full_name="=HYPERLINK(1)", email=""
+    )
+    output = tmp_path / "trail.csv"
+    call_command("export_audit_trail", output=str(output), stderr=io.StringIO())
+    cells = [cell for row in csv.reader(output.open(encoding="utf-8")) for cell in row]
+    assert any(cell.startswith("'=HYPERLINK(1)") or "=HYPERLINK(1)" in cell for cell in cells)
+    assert not any(cell.startswith("=") for cell in cells)

@@ -406,7 +406,10 @@ def test_sqlite_round_trip(tmp_path):
         database_url=f"sqlite:///{source}",
         backup_key="",
     )
-    restored = manage("restore_database", str(backup), database_url=f"sqlite:///{target}")
+    # Unencrypted: restored only with no backup key set (a key refuses such a file).
+    restored = manage(
+        "restore_database", str(backup), database_url=f"sqlite:///{target}", backup_key=""
+    )
 
     assert "NOT encrypted" in made.stdout  # allowed with DJANGO_DEBUG=1 only, and it shows:
     assert CHAT_MARKER.encode() in backup.read_bytes()
@@ -419,7 +422,13 @@ def test_sqlite_round_trip(tmp_path):
     connection.close()
     fernet = notes_fernet(ROTATED_SALTS)
     assert sorted(fernet.decrypt(token.encode()).decode() for token in tokens) == sorted(NOTES)
-    again = manage("restore_database", str(backup), database_url=f"sqlite:///{target}", check=False)
+    again = manage(
+        "restore_database",
+        str(backup),
+        database_url=f"sqlite:///{target}",
+        backup_key="",
+        check=False,
+    )
     assert again.returncode != 0
     assert "is not empty" in again.stderr
 

@@ -11,6 +11,8 @@ import sys
 from auditlog.models import LogEntry
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.views.credentials import spreadsheet_safe
+
 COLUMNS = [
     "timestamp_utc",
     "action",
@@ -41,6 +43,15 @@ def _day(value: str) -> datetime.date:
         return datetime.date.fromisoformat(value)
     except ValueError as error:
         raise CommandError(f"{value!r} is not a date (YYYY-MM-DD).") from error
+
+
+def _utc_midnight(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
+
+
+def _cell(value: object) -> object:
+    """A text cell a spreadsheet will not run as a formula."""
+    return spreadsheet_safe(value) if isinstance(value, str) else value
 
 
 def entry_row(entry: LogEntry) -> dict:
@@ -78,10 +89,13 @@ class Command(BaseCommand):
         entries = LogEntry.objects.select_related("actor", "content_type").order_by(
             "timestamp", "pk"
         )
+        # Days in UTC, whatever time zone is active.
         if since:
-            entries = entries.filter(timestamp__date__gte=since)
+            entries = entries.filter(timestamp__gte=_utc_midnight(since))
         if until:
-            entries = entries.filter(timestamp__date__lte=until)
+            entries = entries.filter(
+                timestamp__lt=_utc_midnight(until + datetime.timedelta(days=1))
+            )
         stream = open(output, "w", newline="", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
         try:
             count = self._write(entries, stream, format)
@@ -99,7 +113,7 @@ class Command(BaseCommand):
         for entry in entries.iterator(chunk_size=2000):
             row = entry_row(entry)
             if writer:
-                writer.writerow(row)
+                writer.writerow({name: _cell(value) for name, value in row.items()})
             else:
                 stream.write(json.dumps(row, ensure_ascii=False) + "\n")
             count += 1
