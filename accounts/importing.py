@@ -187,11 +187,14 @@ def _read_csv(content: bytes) -> Iterator[tuple[int, list[str]]]:
     except UnicodeDecodeError:
         text = content.decode("cp1252", errors="replace")
     try:
-        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+        delimiter = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t").delimiter
     except csv.Error:
-        dialect = csv.excel
+        delimiter = ","
+    # Only the delimiter comes from the header line: quoting is Excel's ("" inside a
+    # quoted cell is one "), which a header without quotes cannot reveal.
     try:
-        for line, cells in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
+        rows = csv.reader(io.StringIO(text), csv.excel, delimiter=delimiter)
+        for line, cells in enumerate(rows, start=1):
             yield line, [_cell_text(cell) for cell in cells[:MAX_COLUMNS]]
     except csv.Error as error:
         raise ImportFileError("not_spreadsheet", NOT_SPREADSHEET) from error

@@ -33,8 +33,8 @@ class PairsFileError(Exception):
     """The file cannot be used; `errors` lists every problem, by line number."""
 
     def __init__(self, errors: list[str]):
-        super().__init__("\n".join(errors))
-        self.errors = errors
+        self.errors = [str(error) for error in errors]  # lazy translations too
+        super().__init__("\n".join(self.errors))
 
 
 def _number(text: str) -> float | None:

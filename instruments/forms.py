@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from counseling_platform.validators import SCHOOL_DATE_VALIDATORS
 from instruments.definitions import Instrument, all_instruments
 from instruments.models import Administration
 from instruments.services import MAX_SCHEDULED
@@ -78,7 +79,9 @@ class ScheduleForm(forms.Form):
         ],
     )
     first_date = forms.DateField(
-        label=_("First date"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("First date"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=SCHOOL_DATE_VALIDATORS,
     )
     count = forms.IntegerField(
         label=_("Number of occasions"), min_value=1, max_value=MAX_SCHEDULED, initial=3

@@ -8,6 +8,7 @@ from django.forms import inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import School
+from counseling_platform.validators import SCHOOL_DATE_VALIDATORS
 from sessions_app.models import (
     Availability,
     AvailabilityException,
@@ -78,7 +79,7 @@ class ReasonForm(forms.Form):
 class LocalTimeForm(forms.Form):
     """A date and a time in the school's zone; `starts_at()` gives UTC."""
 
-    date = forms.DateField(label=_("Date"), widget=DATE_INPUT)
+    date = forms.DateField(label=_("Date"), widget=DATE_INPUT, validators=SCHOOL_DATE_VALIDATORS)
     time = forms.TimeField(label=_("Time"), widget=TIME_INPUT)
 
     def __init__(self, *args, zone, **kwargs) -> None:
@@ -154,9 +155,12 @@ class AvailabilityExceptionForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Kind"), choices=AvailabilityException.Kind.choices, widget=forms.RadioSelect
     )
-    first_day = forms.DateField(label=_("From date"), widget=DATE_INPUT)
+    first_day = forms.DateField(
+        label=_("From date"), widget=DATE_INPUT, validators=SCHOOL_DATE_VALIDATORS
+    )
     last_day = forms.DateField(
         label=_("Until date"),
+        validators=SCHOOL_DATE_VALIDATORS,
         required=False,
         widget=DATE_INPUT,
         help_text=_("Leave empty for one day."),
@@ -236,6 +240,10 @@ EmergencyContactFormSet = inlineformset_factory(
     fields=["name", "phone", "description", "position"],
     extra=2,
     can_delete=True,
+    # A school lists a handful; a forged form count must not build thousands of forms.
+    max_num=20,
+    absolute_max=20,
+    validate_max=True,
 )
 
 

@@ -3,6 +3,7 @@ client sends, and the JSON shapes the server sends. Pure: no database, no I/O.""
 
 import json
 import math
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -54,13 +55,34 @@ def parse_frame(text: str) -> dict:
         frame = json.loads(text, parse_constant=_no_constants, parse_float=_finite_float)
     except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         raise ProtocolError("bad_json", _("The request was not understood.")) from None
+    # Only a \\uD800–\\uDFFF escape can put a surrogate in (the frame itself is UTF-8).
+    maybe_surrogate = SURROGATE_ESCAPE.search(text) is not None
     if not isinstance(frame, dict):
+        raise ProtocolError("bad_json", _("The request was not understood."))
+    if maybe_surrogate and frame.get("type") != "chat.send" and _has_lone_surrogate(frame):
+        # A lone surrogate (a "\\ud800" escape) is no text: it cannot be sent back as
+        # UTF-8 nor packed for the channel layer. (chat.send refuses it with its
+        # client_id, below, so the message is not silently dropped.)
         raise ProtocolError("bad_json", _("The request was not understood."))
     kind = frame.get("type")
     if not isinstance(kind, str) or kind not in CLIENT_TYPES:
         raise ProtocolError("unknown_type", _("The request was not understood."), str(kind)[:40])
     CHECKS.get(kind, lambda f: None)(frame)
     return frame
+
+
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    if isinstance(value, str):
+        return SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
 
 
 def _no_constants(name: str) -> None:
