@@ -4,6 +4,7 @@ from auditlog.models import LogEntry
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext as _
 
+from audit.registration import HIDDEN
 from audit.services import ReadKind
 
 
@@ -39,11 +40,27 @@ def _value(value: object) -> str:
     return str(value)
 
 
-def change_rows(entry: LogEntry) -> list[tuple[str, str, str]]:
-    """(field, before, after) for each field the entry changed."""
+def action_label(entry: LogEntry) -> str:
+    return {
+        LogEntry.Action.CREATE: _("created"),
+        LogEntry.Action.UPDATE: _("changed"),
+        LogEntry.Action.DELETE: _("deleted"),
+        LogEntry.Action.ACCESS: _("opened"),
+    }.get(entry.action, str(entry.action))
+
+
+def change_rows(entry: LogEntry) -> list[tuple[str, str]]:
+    """(field, "before → after") for each field the entry changed; identifiers the trail
+    does not keep (audit/registration.py) only say that they changed."""
     changes = entry.changes if isinstance(entry.changes, dict) else {}
     rows = []
     for name, values in sorted(changes.items()):
+        if name == "id":
+            continue
         before, after = [*values, None, None][:2] if isinstance(values, list) else (None, None)
-        rows.append((_field_label(entry, name), _value(before), _value(after)))
+        if HIDDEN in (before, after):
+            shown = _("changed (the values are not kept)")
+        else:
+            shown = f"{_value(before)} → {_value(after)}"
+        rows.append((_field_label(entry, name), shown))
     return rows

@@ -8,7 +8,7 @@ from django.shortcuts import render
 
 from accounts.permissions import counselor_required, school_admin_required
 from accounts.selectors import counselor_clients
-from audit.presentation import change_rows, object_kind, read_label
+from audit.presentation import action_label, change_rows, object_kind, read_label
 from audit.selectors import client_record_reads, school_account_changes
 
 ENTRIES_PER_PAGE = 50
@@ -47,4 +47,5 @@ def account_changes_page(request: HttpRequest) -> HttpResponse:
     for entry in page:
         entry.change_rows = change_rows(entry)
         entry.object_kind = object_kind(entry)
+        entry.action_label = action_label(entry)
     return render(request, "audit/account_changes.html", {"page": page})
