@@ -87,3 +87,10 @@ def counselor_clients(*, counselor: User) -> QuerySet[StudentProfile]:
         .select_related("user", "school_class")
         .order_by("school_class__name", "user__first_name")
     )
+
+
+def has_guardian_consent(student_id: int) -> bool:
+    """Whether a guardian's consent is recorded now for this student (UU PDP: counseling
+    and questionnaires process a minor's data only with it). Read fresh: callers lock
+    the student first, so a withdrawal that commits meanwhile is seen."""
+    return StudentProfile.objects.filter(user_id=student_id, has_guardian_consent=True).exists()

@@ -52,8 +52,9 @@ def credential_for(user: User, password: str) -> Credential:
     return Credential(user.username, user.display_name, class_name, password)
 
 
-def _check_same_school(admin: User, *users: User) -> None:
-    from privacy.services import is_erased
+def _check_may_manage(admin: User, *users: User) -> None:
+    """The admin may change these accounts: of their own school, and not erased."""
+    from privacy.selectors import is_erased
 
     for user in users:
         if user.school_id != admin.school_id:
@@ -67,7 +68,7 @@ def _check_same_school(admin: User, *users: User) -> None:
 def _check_counselor(admin: User, counselor: User | None) -> None:
     if counselor is None:
         return
-    _check_same_school(admin, counselor)
+    _check_may_manage(admin, counselor)
     if not counselor.is_counselor or not counselor.is_active:
         raise AccountError("not_a_counselor", _("Choose an active counselor."))
 
@@ -107,7 +108,7 @@ def account_create(
 @transaction.atomic
 def student_profile_save(*, admin: User, profile: StudentProfile, data: dict) -> StudentProfile:
     """Set a student's profile fields, checking class and counselor are of the admin's school."""
-    _check_same_school(admin, profile.user)
+    _check_may_manage(admin, profile.user)
     school_class: SchoolClass | None = data.get("school_class")
     if school_class is not None and school_class.school_id != admin.school_id:
         raise AccountError("other_school", _("That class belongs to another school."))
@@ -128,7 +129,7 @@ def account_update(
     *, admin: User, user: User, full_name: str, email: str, profile: dict | None = None
 ) -> User:
     """Change an account's name and e-mail and, for a student, the profile fields."""
-    _check_same_school(admin, user)
+    _check_may_manage(admin, user)
     user.first_name = full_name
     user.last_name = ""
     user.email = email
@@ -143,7 +144,7 @@ def account_update(
 def account_set_active(*, admin: User, user: User, is_active: bool) -> int:
     """Activate or deactivate an account. A deactivated counselor's students are left
     without a counselor, so that they show up to be reassigned; returns how many."""
-    _check_same_school(admin, user)
+    _check_may_manage(admin, user)
     if user.pk == admin.pk and not is_active:
         raise AccountError("self_deactivate", _("You cannot deactivate your own account."))
     user.is_active = is_active
@@ -165,7 +166,7 @@ def account_set_active(*, admin: User, user: User, is_active: bool) -> int:
 @transaction.atomic
 def account_password_reset(*, admin: User, user: User) -> Credential:
     """Issue a new initial password; the user must change it at the next login."""
-    _check_same_school(admin, user)
+    _check_may_manage(admin, user)
     password = initial_password_set(user)
     user.save(update_fields=["password", "must_change_password"])
     sign_ins_end_all(user)  # whoever knew the old password is signed out everywhere
@@ -203,7 +204,7 @@ def guardian_consent_record(
 
     Without consent no session is booked or started and no questionnaire is sent or
     answered; a withdrawal also cancels the student's sessions still to come."""
-    _check_same_school(admin, profile.user)
+    _check_may_manage(admin, profile.user)
     if has_consent and consent_date is None:
         raise AccountError("consent_date", _("Enter the date the guardian gave consent."))
     profile.has_guardian_consent = has_consent

@@ -49,9 +49,13 @@ def mark_seen(request: HttpRequest, now: float) -> None:
     if last_seen is None or now - last_seen >= SEEN_RESOLUTION:
         session[LAST_SEEN_AT] = now
         if session.session_key:
-            SignIn.objects.filter(session_key=session.session_key).update(
-                last_seen_at=datetime.datetime.fromtimestamp(now, tz=datetime.UTC)
-            )
+            _sign_in_seen(session.session_key, now)
+
+
+def _sign_in_seen(session_key: str, now: float) -> None:
+    SignIn.objects.filter(session_key=session_key).update(
+        last_seen_at=datetime.datetime.fromtimestamp(now, tz=datetime.UTC)
+    )
 
 
 def sign_in_keep_alive(
@@ -62,10 +66,8 @@ def sign_in_keep_alive(
     write the note afterwards. False when the sign-in has ended, gone idle or reached
     its absolute lifetime: the socket then closes."""
     now = time.time() if now is None else now
-    store = _session_store(session_key)
-    if not store.load() or store.session_key != session_key:
-        return False  # ended, or expired: never start a new session here
-    if expiry_reason(store, user, now) is not None:
+    store = _current_store(session_key, user, now)
+    if store is None:
         return False
     if not active:
         return True
@@ -74,25 +76,26 @@ def sign_in_keep_alive(
         store.save()
     except UpdateError:  # ended between the load and the save
         return False
-    SignIn.objects.filter(session_key=session_key).update(
-        last_seen_at=datetime.datetime.fromtimestamp(now, tz=datetime.UTC)
-    )
+    _sign_in_seen(session_key, now)
     return True
-
-
-def sign_in_is_current(*, session_key: str, user: User, now: float | None = None) -> bool:
-    """Whether this web sign-in may still be used (not ended, idle or past its lifetime)."""
-    store = _session_store(session_key)
-    data = store.load()
-    if not data or store.session_key != session_key:
-        return False
-    return expiry_reason(store, user, time.time() if now is None else now) is None
 
 
 def sign_in_rekey(*, old_key: str | None, new_key: str | None) -> None:
     """The session got a new key (a password change cycles it): the sign-in follows."""
     if old_key and new_key and old_key != new_key:
         SignIn.objects.filter(session_key=old_key).update(session_key=new_key)
+
+
+def sign_in_is_current(*, session_key: str, user: User) -> bool:
+    """Whether this web sign-in may still be used (not ended, idle or past its lifetime)."""
+    return _current_store(session_key, user, time.time()) is not None
+
+
+def _current_store(session_key: str, user: User, now: float) -> SessionBase | None:
+    store = _session_store(session_key)
+    if not store.load() or store.session_key != session_key:
+        return None  # ended, or expired: never start a new session from here
+    return store if expiry_reason(store, user, now) is None else None
 
 
 def sign_in_record(request: HttpRequest, user: User) -> None:

@@ -10,20 +10,14 @@ from accounts.permissions import counselor_required, school_admin_required
 from accounts.selectors import counselor_clients
 from audit.presentation import action_label, change_rows, object_kind, read_label
 from audit.selectors import client_record_reads, school_account_changes
+from counseling_platform.query import int_or_none
 
 ENTRIES_PER_PAGE = 50
 
 
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
-
-
 @counselor_required
 def client_record_reads_page(request: HttpRequest) -> HttpResponse:
-    student_id = _int_or_none(request.GET.get("client"))
+    student_id = int_or_none(request.GET.get("client"))
     entries = client_record_reads(counselor=request.user, student_id=student_id)
     page = Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
     for entry in page:

@@ -15,11 +15,12 @@ from django.utils.translation import gettext as _
 
 from accounts.importing import ImportFileError, read_table
 from accounts.models import User
+from accounts.selectors import has_guardian_consent
 from accounts.services import lock_people
 from instruments.definitions import Instrument, all_instruments
 from instruments.models import Administration
 from instruments.scoring import Score, ScoringError, keyed_value, score_answers, score_total
-from instruments.services import InstrumentError, has_guardian_consent, response_create
+from instruments.services import InstrumentError, consent_missing_for_counselor, response_create
 
 Phase = Administration.Phase
 
@@ -311,11 +312,7 @@ def history_import(
         raise InstrumentError("not_client", _("This student is not one of your clients."))
     lock_people(student)  # one import at a time
     if not has_guardian_consent(student.pk):
-        raise InstrumentError(
-            "guardian_consent_missing",
-            _("This student's parent or guardian has not given consent (or withdrew it), so "
-              "no questionnaire data can be imported. The school admin records consent."),
-        )  # fmt: skip
+        raise consent_missing_for_counselor()
     plan = history_plan(student=student, rows=rows)
     if not plan.is_valid:
         raise HistoryRejected(plan)

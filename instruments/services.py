@@ -10,7 +10,8 @@ from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import StudentProfile, User
+from accounts.models import User
+from accounts.selectors import has_guardian_consent
 from accounts.services import lock_people
 from counseling_platform.errors import DomainError
 from instruments.definitions import Instrument, all_instruments, get_instrument
@@ -31,9 +32,12 @@ class InstrumentError(DomainError):
     pass
 
 
-def has_guardian_consent(student_id: int) -> bool:
-    """Questionnaires are processing a minor's data: only with a guardian's consent."""
-    return StudentProfile.objects.filter(user_id=student_id, has_guardian_consent=True).exists()
+def consent_missing_for_counselor() -> InstrumentError:
+    return InstrumentError(
+        "guardian_consent_missing",
+        _("This student's parent or guardian has not given consent (or withdrew it), so "
+          "no questionnaires can be scheduled or imported. The school admin records consent."),
+    )  # fmt: skip
 
 
 def consent_missing() -> InstrumentError:
@@ -102,11 +106,7 @@ def administrations_schedule(
         raise InstrumentError("not_client", _("This student is not one of your clients."))
     lock_people(student)  # a double click schedules the series once
     if not has_guardian_consent(student.pk):
-        raise InstrumentError(
-            "guardian_consent_missing",
-            _("This student's parent or guardian has not given consent (or withdrew it), so "
-              "no questionnaires can be scheduled. The school admin records consent."),
-        )  # fmt: skip
+        raise consent_missing_for_counselor()
     instrument = get_instrument(instrument_code)
     if instrument is None:
         raise InstrumentError("unknown_instrument", _("Choose one of the listed questionnaires."))

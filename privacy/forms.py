@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from counseling_platform.validators import SCHOOL_DATE_VALIDATORS
 from privacy.models import DataRequest
 
 
@@ -19,6 +20,7 @@ class WrittenRequestForm(forms.Form):
         label=_("Date of the written request"),
         # A date input only accepts ISO dates, whatever the page's language.
         widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+        validators=SCHOOL_DATE_VALIDATORS,
     )
     reference = forms.CharField(
         label=_("Reference or note"),

@@ -73,6 +73,10 @@ def school_student_get(*, admin: User, user_id: int) -> User:
     return student
 
 
+def is_erased(student: User) -> bool:
+    return DataRequest.objects.filter(student=student, kind=DataRequest.Kind.ERASURE).exists()
+
+
 def erasure_of(*, student: User) -> DataRequest | None:
     """The erasure of this student's data, if it has been done."""
     return (

@@ -18,17 +18,16 @@ from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
 from accounts.models import PendingCredential, StudentProfile, User
+from accounts.selectors import has_guardian_consent
 from accounts.services import lock_people
 from accounts.sign_ins import sign_ins_end_all
 from counseling_platform.errors import DomainError
 from instruments.models import Administration
 from notifications.models import Notification
-from notifications.services import notify
 from privacy.models import DataRequest
-from privacy.selectors import closed_case_students, transcripts_of
+from privacy.selectors import closed_case_students, is_erased, transcripts_of
 from sessions_app.models import ChatMessage, CounselingSession, SessionEvent
-from sessions_app.realtime import room_changed_on_commit
-from sessions_app.services.rules import record_event
+from sessions_app.services.lifecycle import session_mark_cancelled
 
 Status = CounselingSession.Status
 ERASED_USERNAME = "terhapus-{pk}"
@@ -62,10 +61,6 @@ def _check_written_request(
             "reference_missing", _("Enter a reference or note that identifies the request.")
         )
     return reference[:200]
-
-
-def is_erased(student: User) -> bool:
-    return DataRequest.objects.filter(student=student, kind=DataRequest.Kind.ERASURE).exists()
 
 
 @transaction.atomic
@@ -120,24 +115,13 @@ def _sessions_cancel(
     )
     count = 0
     for session in upcoming:
-        session.status = Status.CANCELLED
-        session.status_reason = reason
-        session.is_late_cancellation = False  # neither participant's doing
-        session.proposed_starts_at = session.proposed_ends_at = None
-        session.save(
-            update_fields=[
-                "status",
-                "status_reason",
-                "is_late_cancellation",
-                "proposed_starts_at",
-                "proposed_ends_at",
-            ]
+        session_mark_cancelled(
+            session=session,
+            actor=actor,
+            reason=reason,
+            is_late=False,  # neither participant's doing
+            tell=[session.counselor, session.student] if tell_student else [session.counselor],
         )
-        record_event(session, actor, SessionEvent.Kind.CANCELLED, reason)
-        room_changed_on_commit(session.pk)
-        notify(user=session.counselor, kind=Notification.Kind.SESSION_CANCELLED, session=session)
-        if tell_student:
-            notify(user=session.student, kind=Notification.Kind.SESSION_CANCELLED, session=session)
         count += 1
     return count
 
@@ -155,7 +139,7 @@ def consent_withdrawal_apply(
     """
     now = now or timezone.now()
     lock_people(student)
-    if StudentProfile.objects.filter(user=student, has_guardian_consent=True).exists():
+    if has_guardian_consent(student.pk):
         return 0  # consent was given again meanwhile
     return _sessions_cancel(
         student=student,

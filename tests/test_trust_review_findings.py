@@ -2,7 +2,6 @@
 
 import contextlib
 import io
-import time
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -17,11 +16,12 @@ from django.urls import reverse
 
 from accounts import services as account_services
 from accounts.models import User
-from accounts.sign_ins import LAST_SEEN_AT, SIGNED_IN_AT, sign_in_keep_alive
+from accounts.sign_ins import sign_in_keep_alive
 from instruments.importing import history_import, parse_history
 from instruments.models import Response
 from privacy.backup_files import BackupReader, BackupWriter, generate_backup_key, parse_backup_key
 from privacy.services import student_erase
+from tests.accounts.sign_in_helpers import age, signed_in
 from tests.factories import TEST_PASSWORD
 from tests.privacy.records import STUDENT_TEXT, counseling_record
 from tests.sessions_app.room_helpers import connect, receive_until, session_now
@@ -29,23 +29,6 @@ from tests.sessions_app.room_helpers import connect, receive_until, session_now
 pytestmark = pytest.mark.django_db
 
 HEADER = "Tanggal,Fase,Instrumen,Skor total"
-
-
-def signed_in(user, address="10.0.0.5") -> Client:
-    client = Client(REMOTE_ADDR=address)
-    response = client.post(
-        reverse("accounts:login"), {"username": user.username, "password": TEST_PASSWORD}
-    )
-    assert response.status_code == 302
-    return client
-
-
-def age(client, *, idle_minutes=0.0, signed_in_hours=0.0) -> None:
-    session = client.session
-    now = time.time()
-    session[LAST_SEEN_AT] = now - idle_minutes * 60
-    session[SIGNED_IN_AT] = now - signed_in_hours * 3600
-    session.save()
 
 
 # --- 3. Sessions -----------------------------------------------------------------------

@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
@@ -43,8 +44,10 @@ def sign_in_guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
 
 EXPIRY_MESSAGES = {
-    "idle": lambda: _("You were signed out after a while without activity. Please sign in again."),
-    "lifetime": lambda: _("Your sign-in has reached its time limit. Please sign in again."),
+    "idle": gettext_lazy(
+        "You were signed out after a while without activity. Please sign in again."
+    ),
+    "lifetime": gettext_lazy("Your sign-in has reached its time limit. Please sign in again."),
 }
 
 
@@ -53,8 +56,7 @@ class SignInView(auth_views.LoginView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        expired = EXPIRY_MESSAGES.get(self.request.GET.get("expired", ""))
-        context["expired_message"] = expired() if expired else ""
+        context["expired_message"] = EXPIRY_MESSAGES.get(self.request.GET.get("expired", ""), "")
         return context
 
 

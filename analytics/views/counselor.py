@@ -32,6 +32,7 @@ from analytics.report import report_tables
 from analytics.selectors import baseline_studies, client_report, client_series
 from analytics.services import AnalyticsError, anxiety_trend_share
 from audit.services import ReadKind, record_read, record_reads
+from counseling_platform.query import int_or_none
 from instruments.selectors import counselor_client_get
 
 MAX_BASELINE_PANELS = 8
@@ -127,16 +128,9 @@ def report_csv_download(request: HttpRequest, student_id: int) -> HttpResponse:
     return _download(student, content, "text/csv; charset=utf-8", "csv")
 
 
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
-
-
 @counselor_required
 def caseload_page(request: HttpRequest) -> HttpResponse:
-    class_id = _int_or_none(request.GET.get("class"))
+    class_id = int_or_none(request.GET.get("class"))
     alert = request.GET.get("alert", "")
     alert = alert if alert in ALERT_CODES else ""
     sort = request.GET.get("sort", "-alerts")
@@ -164,7 +158,7 @@ def caseload_page(request: HttpRequest) -> HttpResponse:
 @counselor_required
 def multiple_baseline(request: HttpRequest) -> HttpResponse:
     """Several clients' anxiety series on one time axis, each with its phase changes."""
-    chosen_ids = {_int_or_none(value) for value in request.GET.getlist("client")} - {None}
+    chosen_ids = {int_or_none(value) for value in request.GET.getlist("client")} - {None}
     candidates, chosen = baseline_studies(
         counselor=request.user, chosen_ids=chosen_ids, limit=MAX_BASELINE_PANELS
     )

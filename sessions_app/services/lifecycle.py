@@ -84,11 +84,29 @@ def session_cancel(
         )
     reason = _required_reason(reason)
     policy = booking_policy_for(session.school)
+    other = session.counselor if user.pk == session.student_id else session.student
+    return session_mark_cancelled(
+        session=session,
+        actor=user,
+        reason=reason,
+        is_late=session.starts_at - now < datetime.timedelta(hours=policy.late_cancel_hours),
+        tell=[other],
+    )
+
+
+def session_mark_cancelled(
+    *,
+    session: CounselingSession,
+    actor: User,
+    reason: str,
+    is_late: bool,
+    tell: list[User],
+) -> CounselingSession:
+    """The cancellation itself, for a caller that has locked the session and checked its
+    rules: the status and reason, the event, the room, and a notification to `tell`."""
     session.status = Status.CANCELLED
     session.status_reason = reason
-    session.is_late_cancellation = session.starts_at - now < datetime.timedelta(
-        hours=policy.late_cancel_hours
-    )
+    session.is_late_cancellation = is_late
     session.proposed_starts_at = session.proposed_ends_at = None
     session.save(
         update_fields=[
@@ -99,10 +117,10 @@ def session_cancel(
             "proposed_ends_at",
         ]
     )
-    record_event(session, user, Event.CANCELLED, reason)
+    record_event(session, actor, Event.CANCELLED, reason)
     room_changed_on_commit(session.pk)
-    other = session.counselor if user.pk == session.student_id else session.student
-    notify(user=other, kind=Notification.Kind.SESSION_CANCELLED, session=session)
+    for person in tell:
+        notify(user=person, kind=Notification.Kind.SESSION_CANCELLED, session=session)
     return session
 
 

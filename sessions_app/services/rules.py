@@ -11,7 +11,8 @@ import datetime
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from accounts.models import StudentProfile, User
+from accounts.models import User
+from accounts.selectors import has_guardian_consent
 from accounts.services import lock_people
 from counseling_platform.errors import DomainError
 from sessions_app.models import BookingPolicy, CounselingSession, SessionEvent
@@ -33,9 +34,8 @@ def not_allowed() -> BookingError:
 
 def check_guardian_consent(student: User, *, asked_by_student: bool) -> None:
     """Counseling a minor needs a guardian's consent (UU PDP): none recorded, or withdrawn,
-    means no new session. Read fresh, after the people are locked, so a withdrawal that
-    commits meanwhile is seen."""
-    if StudentProfile.objects.filter(user=student, has_guardian_consent=True).exists():
+    means no new session."""
+    if has_guardian_consent(student.pk):
         return
     message = (
         _(

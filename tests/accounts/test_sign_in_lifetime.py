@@ -13,31 +13,14 @@ from django.urls import reverse
 
 from accounts import services as account_services
 from accounts.models import SignIn
-from accounts.sign_ins import LAST_SEEN_AT, SIGNED_IN_AT, sign_in_keep_alive
+from accounts.sign_ins import LAST_SEEN_AT, sign_in_keep_alive
 from counseling_platform.asgi import application
 from sessions_app.consumers import CLOSE_SIGNED_OUT
+from tests.accounts.sign_in_helpers import age, signed_in
 from tests.factories import TEST_PASSWORD
 from tests.sessions_app.room_helpers import ORIGIN, session_now
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user, address="10.0.0.5", agent="Phone") -> Client:
-    client = Client(REMOTE_ADDR=address, HTTP_USER_AGENT=agent)
-    response = client.post(
-        reverse("accounts:login"), {"username": user.username, "password": TEST_PASSWORD}
-    )
-    assert response.status_code == 302
-    return client
-
-
-def age(client, *, idle_minutes=0.0, signed_in_hours=0.0) -> None:
-    """Pretend the sign-in was last used / began that long ago."""
-    session = client.session
-    now = time.time()
-    session[LAST_SEEN_AT] = now - idle_minutes * 60
-    session[SIGNED_IN_AT] = now - signed_in_hours * 3600
-    session.save()
 
 
 def home(client):
