@@ -11,6 +11,7 @@ import json
 import time
 
 from auditlog.context import set_actor
+from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async as channels_database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -50,6 +51,9 @@ def database_sync_to_async(function):
     return channels_database_sync_to_async(function, thread_sensitive=False)
 
 
+# What a send raises when the client closed between an event and the send: daphne
+# (autobahn) raises Disconnected, other ASGI servers an OSError as the spec asks.
+CLIENT_GONE = (Disconnected, OSError)
 CLOSE_SIGNED_OUT = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_FLOOD = 4429
@@ -428,4 +432,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
         )
 
     async def send_frame(self, frame: dict) -> None:
-        await self.send(text_data=json.dumps(frame, ensure_ascii=False))
+        try:
+            await self.send(text_data=json.dumps(frame, ensure_ascii=False))
+        except CLIENT_GONE:
+            # The client left while this frame was on its way. The server's disconnect
+            # follows and runs disconnect(), which tells the room; raising here would kill
+            # the consumer first and the other side would never see this one leave. A chat
+            # message lost this way is stored, and the client fetches it when it returns.
+            self.closing = True

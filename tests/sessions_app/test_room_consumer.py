@@ -629,3 +629,27 @@ async def test_deactivating_a_user_closes_all_their_sockets(student, counselor):
     await send(bob, {"type": "ping", "t": 1})
     assert (await receive_until(bob, "pong"))["t"] == 1
     await bob.disconnect()
+
+
+async def test_an_event_for_a_client_that_just_left_does_not_kill_its_consumer():
+    """Found in CI: the counselor's "here" answer reached the student's consumer after the
+    student's browser had closed but before daphne reported the disconnect. daphne raised
+    on the send, the consumer died without running disconnect(), and the counselor never
+    saw the student leave. Now the send is given up and disconnect() still runs."""
+    from types import SimpleNamespace
+
+    from autobahn.exception import Disconnected
+
+    from sessions_app.consumers import RoomConsumer
+
+    consumer = RoomConsumer()
+    consumer.user, consumer.role, consumer.peers = SimpleNamespace(pk=1), "student", set()
+    consumer.closing = False
+
+    async def closed_protocol(message):
+        raise Disconnected("Attempt to send on a closed protocol")
+
+    consumer.base_send = closed_protocol
+    await consumer.presence_here({"user_id": 2, "channel": "counselor-channel"})
+    assert consumer.closing is True
+    assert consumer.peers == {"counselor-channel"}
