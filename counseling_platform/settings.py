@@ -155,6 +155,20 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# PostgreSQL: each server process keeps a pool of connections (psycopg 3). Under ASGI a
+# request or a socket's database call may run in any thread; without a pool every call
+# would open a new connection (CONN_MAX_AGE 0) or leave one open per finished thread
+# (CONN_MAX_AGE > 0). Keep processes × DATABASE_POOL_SIZE (+ cron jobs) under the
+# server's max_connections. DATABASE_POOL_SIZE=0 turns the pool off (e.g. behind
+# PgBouncer; then DATABASE_CONN_MAX_AGE applies).
+DATABASE_POOL_SIZE = envint("DATABASE_POOL_SIZE", 10)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_SIZE > 0:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(2, DATABASE_POOL_SIZE),
+        "max_size": DATABASE_POOL_SIZE,
+        "timeout": envint("DATABASE_POOL_TIMEOUT", 20),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions and a busy timeout keep concurrent writers (the ASGI
     # server and a test process) from failing with "database is locked". The test
@@ -223,6 +237,11 @@ if TURN_URLS and not TURN_SECRET:
 # Chat transcripts of a case closed this many months ago are removed by the cron command
 # `purge_transcripts` (privacy app); the counselor's notes and session records stay.
 CHAT_RETENTION_MONTHS = envint("RUANGBK_CHAT_RETENTION_MONTHS", 24)
+# At most this many chat messages per user in 30 seconds (a person types far fewer; the
+# limit stops a runaway script). bench/chat_load.py lifts it to measure the system.
+CHAT_MESSAGES_PER_30S = envint("RUANGBK_CHAT_MESSAGES_PER_30S", 20)
+if CHAT_MESSAGES_PER_30S < 1:
+    raise ImproperlyConfigured("RUANGBK_CHAT_MESSAGES_PER_30S must be at least 1.")
 if not 1 <= CHAT_RETENTION_MONTHS <= 1200:
     raise ImproperlyConfigured("RUANGBK_CHAT_RETENTION_MONTHS must be between 1 and 1200.")
 

@@ -93,7 +93,9 @@ def backup_database(
 
 def backup_postgres(connection, writer: BackupWriter) -> dict[str, Any]:
     """pg_dump of the snapshot the manifest was counted in (`--snapshot`)."""
-    raw = connection.get_new_connection(connection.get_connection_params())
+    # A connection of its own, outside the pool (whose connections are in autocommit):
+    # the snapshot lives as long as this transaction.
+    raw = connection.Database.connect(**connection.get_connection_params())
     try:
         with raw.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")

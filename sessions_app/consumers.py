@@ -7,6 +7,7 @@ are acknowledged or broadcast.
 """
 
 import asyncio
+import functools
 import json
 import time
 
@@ -15,6 +16,7 @@ from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async as channels_database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import close_old_connections
 from django.utils import timezone, translation
 
 from accounts.sign_ins import sign_in_is_current, sign_in_keep_alive
@@ -40,15 +42,25 @@ from sessions_app.selectors import (
     room_session_state,
 )
 from sessions_app.services import room as room_services
-from sessions_app.services.room import MESSAGE_MAX_CHARS, MESSAGES_PER_WINDOW, RATE_WINDOW
+from sessions_app.services.room import MESSAGE_MAX_CHARS, RATE_WINDOW, messages_per_window
 
 
 def database_sync_to_async(function):
-    """The sockets' database work runs in the thread pool (ASGI_THREADS, one connection
-    per thread), not one call at a time in asgiref's single thread-sensitive thread that
-    every socket of the process would queue for (bench/README.md). Each call is a
-    self-contained service or selector call with its own transaction."""
-    return channels_database_sync_to_async(function, thread_sensitive=False)
+    """The sockets' database work runs in the thread pool (ASGI_THREADS threads), not one
+    call at a time in asgiref's single thread-sensitive thread that every socket of the
+    process would queue for (bench/README.md). Each call is a self-contained service or
+    selector call with its own transaction, and gives its connection back to the pool
+    when it returns: inside the call's own context, where asgiref keeps the connection
+    (Channels' own clean-up runs outside it and may not see it)."""
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return channels_database_sync_to_async(call, thread_sensitive=False)
 
 
 # What a send raises when the client closed between an event and the send: daphne
@@ -176,7 +188,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             "turn_configured": turn_configured(),
             "limits": {
                 "message_chars": MESSAGE_MAX_CHARS,
-                "messages_per_window": MESSAGES_PER_WINDOW,
+                "messages_per_window": messages_per_window(),
                 "window_seconds": int(RATE_WINDOW.total_seconds()),
             },
         }

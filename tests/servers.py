@@ -50,7 +50,12 @@ def servers_start(django_db_blocker, count: int = 1, *, static: bool = False) ->
     if database["ENGINE"].endswith("sqlite3") and ":memory:" in str(database["NAME"]):
         raise RuntimeError("a live server needs a file or PostgreSQL test database")
     with django_db_blocker.unblock():
-        connections.close_all()  # the children must not share the parent's sockets
+        # The children must not share the parent's sockets: close the connections and
+        # the pool that keeps them (the pool's threads do not survive a fork either).
+        connections.close_all()
+        for connection in connections.all(initialized_only=True):
+            if getattr(connection, "pool", None) is not None:
+                connection.close_pool()
     processes = []
     for _ in range(count):
         process = DaphneProcess(

@@ -17,14 +17,14 @@ from io import BytesIO
 from pathlib import Path
 from urllib.parse import quote
 
-import psycopg2
+import psycopg
 import pytest
 from cryptography.fernet import Fernet, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from django.conf import settings
 from django.core.management import CommandError, call_command
-from psycopg2 import sql
+from psycopg import sql
 
 from privacy.backup_files import (
     BackupError,
@@ -123,15 +123,14 @@ def rewrite_backup(source: Path, target: Path, *, chunk_size=1 << 20, edit=lambd
 
 def postgres_connection(name: str):
     database = settings.DATABASES["default"]
-    connection = psycopg2.connect(
+    return psycopg.connect(
         dbname=name,
         host=database["HOST"] or None,
         port=database["PORT"] or None,
         user=database["USER"] or None,
         password=database["PASSWORD"] or None,
+        autocommit=True,
     )
-    connection.autocommit = True
-    return connection
 
 
 def postgres_url(name: str) -> str:
