@@ -13,6 +13,7 @@ import time
 
 from auditlog.context import set_actor
 from autobahn.exception import Disconnected
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async as channels_database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -164,7 +165,14 @@ class RoomConsumer(AsyncWebsocketConsumer):
         is_stale = time.monotonic() - self.access_checked > ACCESS_RECHECK_SECONDS
         if not is_lifecycle and not self.closing and is_stale and not await self._still_allowed():
             return
-        await super().dispatch(message)
+        # Channels' own dispatch first sends close_old_connections() through asgiref's
+        # single thread-sensitive thread for every frame and event, a queue that every
+        # socket of the process waits in. This consumer never holds a connection in the
+        # event loop: each database call gives its own back (database_sync_to_async).
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def _still_allowed(self) -> bool:
         self.access_checked = time.monotonic()
