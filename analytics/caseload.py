@@ -2,19 +2,22 @@
 read in three queries whether the counselor has 1 client or 300."""
 
 import datetime
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import TypedDict
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import SchoolClass, StudentProfile, User
 from accounts.selectors import counselor_clients
-from analytics.report import InstrumentSeries, SeriesPoint
-from analytics.series import ALLIANCE, ANXIETY, series_by_student
-from instruments.definitions import all_instruments
+from analytics.series import ALLIANCE, ANXIETY, live_responses
+from instruments.definitions import all_instruments, get_instrument
 from instruments.models import Administration, Response
 from sessions_app.models import CounselingSession
 
@@ -24,6 +27,9 @@ TREND_WINDOW = 5  # the trend arrow looks at the last 5 measurements
 TREND_STEP = 0.5  # points per measurement below which a trend counts as steady
 OVERDUE_AFTER = datetime.timedelta(days=2)
 OVERDUE_WINDOW = datetime.timedelta(days=30)
+# Measurements read per client and instrument: the sparkline's; the trend and the alerts
+# look at fewer.
+RECENT_POINTS = TREND_WINDOW * 2
 
 ALERT_CODES = ("alliance", "anxiety", "overdue")
 
@@ -43,45 +49,89 @@ class Alert:
     detail: str
 
 
+@dataclass(frozen=True)
+class RecentScore:
+    """One answered questionnaire as the dashboard shows it: no date, no subscales."""
+
+    total: int
+    band_label: str
+    counselor_id: int | None  # whose client the student was (WAI-SR rates them)
+
+
+@dataclass(frozen=True)
+class RecentScores:
+    """A client's last RECENT_POINTS scores on one instrument, oldest first."""
+
+    code: str
+    total_min: int
+    total_max: int
+    bands: list[tuple[str, str, int, int]]  # (code, label, min, max), low to high
+    points: list[RecentScore]
+
+
+def recent_scores_by_student(
+    student_ids: Iterable[int], codes: Iterable[str] = (ALLIANCE, ANXIETY)
+) -> dict[int, dict[str, RecentScores]]:
+    """{student id: {instrument code: scores}} in one query; a student or instrument with
+    no answers has no entry. Only the rows and columns the dashboard shows: reading every
+    answer of 300 clients as a full series point, with its date, cost twice as much."""
+    instruments = {code: get_instrument(code) for code in codes}
+    bands = {
+        code: [(band.code, str(band.label), band.min, band.max) for band in instrument.bands]
+        for code, instrument in instruments.items()
+        if instrument is not None
+    }
+    band_labels = {code: {band[0]: band[1] for band in found} for code, found in bands.items()}
+    points: dict[int, dict[str, list[RecentScore]]] = defaultdict(lambda: defaultdict(list))
+    rows = live_responses(student_ids, bands, last=RECENT_POINTS).values_list(
+        "administration__student_id",
+        "administration__instrument_code",
+        "total",
+        "band",
+        "administration__counselor_id",
+    )
+    for student_id, code, total, band, counselor_id in rows:
+        points[student_id][code].append(
+            RecentScore(total, band_labels[code].get(band, ""), counselor_id)
+        )
+    return {
+        student_id: {
+            code: RecentScores(
+                code=code,
+                total_min=instruments[code].total_min,
+                total_max=instruments[code].total_max,
+                bands=bands[code],
+                points=found,
+            )
+            for code, found in by_code.items()
+        }
+        for student_id, by_code in points.items()
+    }
+
+
 @dataclass
 class CaseloadRow:
     profile: StudentProfile
     sessions_done: int
     overdue: int
-    alliance: InstrumentSeries | None
-    anxiety: InstrumentSeries | None
+    alliance: RecentScores | None
+    anxiety: RecentScores | None
     alerts: list[Alert] = field(default_factory=list)
 
     @property
-    def last_alliance(self) -> SeriesPoint | None:
+    def last_alliance(self) -> RecentScore | None:
         return self.alliance.points[-1] if self.alliance else None
 
     @property
-    def last_anxiety(self) -> SeriesPoint | None:
+    def last_anxiety(self) -> RecentScore | None:
         return self.anxiety.points[-1] if self.anxiety else None
-
-    @property
-    def alliance_trend(self) -> str:
-        return trend(self.alliance)
-
-    @property
-    def anxiety_trend(self) -> str:
-        return trend(self.anxiety)
-
-    @property
-    def alliance_spark(self) -> str:
-        return sparkline(self.alliance)
-
-    @property
-    def anxiety_spark(self) -> str:
-        return sparkline(self.anxiety)
 
     @property
     def alert_codes(self) -> set[str]:
         return {alert.code for alert in self.alerts}
 
 
-def trend(series: InstrumentSeries | None) -> str:
+def trend(series: RecentScores | None) -> str:
     """ "up", "down" or "steady" over the last measurements (least-squares slope per
     measurement); "" with fewer than two."""
     if series is None or len(series.points) < 2:
@@ -99,7 +149,7 @@ def trend(series: InstrumentSeries | None) -> str:
     return "steady"
 
 
-def sparkline(series: InstrumentSeries | None, width: int = 80, height: int = 20) -> str:
+def sparkline(series: RecentScores | None, width: int = 80, height: int = 20) -> str:
     """SVG polyline points of the last measurements on the scale's full range."""
     if series is None or len(series.points) < 2:
         return ""
@@ -112,8 +162,9 @@ def sparkline(series: InstrumentSeries | None, width: int = 80, height: int = 20
     )
 
 
-def alerts_for(row: CaseloadRow) -> list[Alert]:
-    labels = alert_labels()
+def alerts_for(row: CaseloadRow, labels: dict[str, str] | None = None) -> list[Alert]:
+    """`labels`: alert_labels(), when the caller has them already."""
+    labels = labels or alert_labels()
     alerts = []
     if row.alliance and row.alliance.points:
         last = row.alliance.points[-1]
@@ -224,7 +275,8 @@ def caseload(
     if class_id is not None:
         profiles = profiles.filter(school_class_id=class_id)
     profiles = list(profiles)
-    series = series_by_student([profile.user_id for profile in profiles])
+    series = recent_scores_by_student([profile.user_id for profile in profiles])
+    labels = alert_labels()
     rows = []
     for profile in profiles:
         found = series.get(profile.user_id, {})
@@ -235,7 +287,7 @@ def caseload(
             alliance=found.get(ALLIANCE),
             anxiety=found.get(ANXIETY),
         )
-        row.alerts = alerts_for(row)
+        row.alerts = alerts_for(row, labels)
         if not alert or alert in row.alert_codes:
             rows.append(row)
     descending = sort.startswith("-")
@@ -243,6 +295,75 @@ def caseload(
     rows.sort(key=SORT_KEYS["name"])
     rows.sort(key=key, reverse=descending)
     return rows
+
+
+class ScoreCell(TypedDict):
+    """A score column of a caseload row, ready to print."""
+
+    series: str  # "alliance" | "anxiety"
+    total: int | None  # None: nothing answered yet
+    band_label: str
+    trend_arrow: str  # "↑", "↓", "→", or "" with fewer than two measurements
+    trend_label: str  # the arrow in words
+    spark: str  # SVG polyline points, "" with fewer than two measurements
+
+
+class CaseloadLine(TypedDict):
+    """A caseload row as the table prints it. Plain dicts of values worked out
+    beforehand: the template engine finds a dict key at once but an attribute only
+    after a failed key lookup, and 300 rows of a dozen values each add up."""
+
+    username: str
+    trends_url: str
+    name: str
+    class_name: str
+    sessions_done: int
+    scores: list[ScoreCell]
+    alerts: list[Alert]
+
+
+def trend_words() -> dict[str, tuple[str, str]]:
+    """{trend: (arrow, the arrow in words)}"""
+    return {"up": ("↑", _("rising")), "down": ("↓", _("falling")), "steady": ("→", _("steady"))}
+
+
+def score_cell(
+    series_code: str, series: RecentScores | None, words: dict[str, tuple[str, str]]
+) -> ScoreCell:
+    last = series.points[-1] if series and series.points else None
+    if last is None:
+        return ScoreCell(
+            series=series_code, total=None, band_label="", trend_arrow="", trend_label="", spark=""
+        )
+    arrow, label = words.get(trend(series), ("", ""))
+    return ScoreCell(
+        series=series_code,
+        total=last.total,
+        band_label=last.band_label,
+        trend_arrow=arrow,
+        trend_label=label,
+        spark=sparkline(series),
+    )
+
+
+def caseload_lines(rows: list[CaseloadRow]) -> list[CaseloadLine]:
+    """The rows as the dashboard's table prints them."""
+    words = trend_words()
+    return [
+        CaseloadLine(
+            username=row.profile.user.username,
+            trends_url=reverse("analytics:client-trends", args=[row.profile.user_id]),
+            name=row.profile.user.display_name,
+            class_name=row.profile.school_class.name if row.profile.school_class else "",
+            sessions_done=row.sessions_done,
+            scores=[
+                score_cell("alliance", row.alliance, words),
+                score_cell("anxiety", row.anxiety, words),
+            ],
+            alerts=row.alerts,
+        )
+        for row in rows
+    ]
 
 
 def counselor_classes(*, counselor: User) -> list[SchoolClass]:

@@ -7,6 +7,10 @@ analytics.selectors); nothing here filters by the person asking.
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
+
+from django.db.models import F, Window
+from django.db.models.functions import Coalesce, RowNumber
 
 from analytics.report import InstrumentSeries, SeriesPoint, SessionPair
 from instruments.definitions import Instrument, get_instrument
@@ -41,29 +45,48 @@ RESPONSE_COLUMNS = (
     "administration__phase",
     "administration__session_id",
     "administration__counselor_id",
-    "administration__session__starts_at",
-    "submitted_at",
+    "date",
     "total",
     "subscale_scores",
     "band",
 )
+SERIES_ORDER = ("date", "submitted_at", "pk")
+
+
+def live_responses(student_ids: Iterable[int], codes: Iterable[str], *, last: int | None = None):
+    """Every counted (not voided, not cancelled, scored) response of these students, in
+    the order of the series, with its date; with `last`, only the most recent ones of
+    each student's instrument."""
+    responses = Response.objects.filter(
+        administration__student_id__in=list(student_ids),
+        administration__instrument_code__in=list(codes),
+        administration__cancelled_at__isnull=True,
+        voided_at__isnull=True,
+        total__isnull=False,
+    ).annotate(
+        # A session's questionnaires belong to the session's date; others to when they
+        # were answered. One column rather than both: every timestamp read costs.
+        date=Coalesce("administration__session__starts_at", "submitted_at"),
+    )
+    if last is not None:
+        responses = responses.annotate(
+            recency=Window(
+                RowNumber(),
+                partition_by=[
+                    F("administration__student_id"),
+                    F("administration__instrument_code"),
+                ],
+                order_by=[F(name).desc() for name in SERIES_ORDER],
+            )
+        ).filter(recency__lte=last)
+    return responses.order_by(*SERIES_ORDER)
 
 
 def live_response_rows(student_ids: Iterable[int], codes: Iterable[str]):
-    """The columns a series needs of every counted (not voided, not cancelled, scored)
-    response of these students, oldest first. Plain tuples: a caseload of 300 clients
-    reads thousands of them, and model instances would cost several times as much."""
-    return (
-        Response.objects.filter(
-            administration__student_id__in=list(student_ids),
-            administration__instrument_code__in=list(codes),
-            administration__cancelled_at__isnull=True,
-            voided_at__isnull=True,
-            total__isnull=False,
-        )
-        .order_by("submitted_at", "pk")
-        .values_list(*RESPONSE_COLUMNS)
-    )
+    """The columns a series needs of every counted response of these students, in the
+    order of the series. Plain tuples: a caseload of 300 clients reads thousands of them,
+    and model instances would cost several times as much."""
+    return live_responses(student_ids, codes).values_list(*RESPONSE_COLUMNS)
 
 
 def series_by_student(
@@ -72,23 +95,22 @@ def series_by_student(
     """{student id: {instrument code: series}} in one query; a student or instrument with
     no answers has no entry."""
     instruments = {code: get_instrument(code) for code in codes}
-    band_labels = {
-        code: {band.code: str(band.label) for band in instrument.bands}
+    # Each instrument's names, translated once rather than once per series.
+    empty = {
+        code: instrument_series(instrument, [])
         for code, instrument in instruments.items()
         if instrument is not None
     }
+    band_labels = {code: {band[0]: band[1] for band in e.bands} for code, e in empty.items()}
     points: dict[int, dict[str, list[SeriesPoint]]] = defaultdict(lambda: defaultdict(list))
-    for row in live_response_rows(student_ids, band_labels):
-        student_id, code, phase, session_id, counselor_id, session_start, submitted_at = row[:7]
-        total, subscale_scores, band = row[7:]
+    for row in live_response_rows(student_ids, empty):
+        student_id, code, phase, session_id, counselor_id, date, total, subscales, band = row
         points[student_id][code].append(
             SeriesPoint(
-                # A session's questionnaires belong to the session's date; others to
-                # when they were answered.
-                date=session_start or submitted_at,
+                date=date,
                 phase=phase,
                 total=total,
-                subscales=dict(subscale_scores or {}),
+                subscales=dict(subscales or {}),
                 band_code=band,
                 band_label=band_labels[code].get(band, ""),
                 session_id=session_id,
@@ -96,10 +118,7 @@ def series_by_student(
             )
         )
     return {
-        student_id: {
-            code: instrument_series(instruments[code], sorted(found, key=lambda p: p.date))
-            for code, found in by_code.items()
-        }
+        student_id: {code: replace(empty[code], points=found) for code, found in by_code.items()}
         for student_id, by_code in points.items()
     }
 

@@ -17,6 +17,7 @@ from analytics.caseload import (
     SORT_KEYS,
     alert_labels,
     caseload,
+    caseload_lines,
     counselor_classes,
     sort_columns,
 )
@@ -142,7 +143,7 @@ def caseload_page(request: HttpRequest) -> HttpResponse:
         request,
         "analytics/caseload.html",
         {
-            "rows": rows,
+            "lines": caseload_lines(rows),
             "classes": counselor_classes(counselor=request.user),
             "alert_choices": list(alert_labels().items()),
             "sort_columns": sort_columns(),
