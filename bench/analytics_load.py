@@ -22,11 +22,9 @@ import datetime
 import gc
 import importlib
 import io
-import math
 import os
 import pstats
 import random
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -40,6 +38,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "counseling_platform.settings")
 import django
 
 django.setup()
+
+from benchlib import git_commit, percentile  # noqa: E402
+
 # The app loaded as daphne loads it, which also imports the views and calls gc.freeze().
 importlib.import_module("counseling_platform.asgi")
 
@@ -376,13 +377,6 @@ class Timing:
         return str(low) if low == high else f"{low}–{high}"
 
 
-def percentile(values: list[float], percent: float) -> float:
-    """Nearest rank: the smallest value that at least `percent` % of the values do not
-    exceed (of 30 timings, p95 is the 29th fastest, p50 the 15th)."""
-    ordered = sorted(values)
-    return ordered[max(math.ceil(percent / 100 * len(ordered)), 1) - 1]
-
-
 def p50(values: list[float]) -> float:
     return percentile(values, 50)
 
@@ -484,23 +478,6 @@ def profile_page(browser: Client, url: str, top: int) -> str:
 
 
 # --- Report -------------------------------------------------------------------------------
-
-
-def git_commit() -> str:
-    root = Path(__file__).resolve().parent.parent
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(root), *args], capture_output=True, text=True, check=True
-        ).stdout.strip()
-
-    try:
-        commit = git("rev-parse", "--short", "HEAD")
-        return commit + (
-            " + working tree" if git("status", "--porcelain", "--untracked-files=no") else ""
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return "?"
 
 
 def machine() -> list[tuple[str, str]]:
