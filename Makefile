@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate messages compose-check clean backup restore
+.PHONY: run test lint format migrate messages compose-check clean backup restore bench
 
 # The virtualenv is rebuilt whenever a requirements file changes.
 $(BIN)/.runtime-installed: requirements.txt
@@ -35,6 +35,11 @@ test: $(BIN)/.dev-installed lint
 	$(BIN)/python manage.py check --fail-level WARNING
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest
+
+# Every benchmark of bench/README.md (PostgreSQL, Redis; about 20 minutes). Not a test:
+# it prints figures and fails only on errors, lost messages or missed targets.
+bench: $(BIN)/.dev-installed
+	bash bench/run
 
 lint: $(BIN)/.dev-installed
 	$(BIN)/ruff check .
