@@ -9,6 +9,7 @@ are acknowledged or broadcast.
 import asyncio
 import functools
 import json
+import random
 import time
 
 from auditlog.context import set_actor
@@ -133,7 +134,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self._leave_groups()
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.closing, self.access_checked = False, time.monotonic()
+        # The first re-check comes at a random point of the period, so that sockets that
+        # all connected at once (a class starting) do not all re-check at once.
+        self.closing = False
+        self.access_checked = time.monotonic() - random.uniform(0, ACCESS_RECHECK_SECONDS)
         self.role = role_of(self.session, user.pk)
         self.peers: set[str] = set()
         self.bucket, self.last_typing = FrameBucket(), 0.0
