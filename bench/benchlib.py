@@ -1,8 +1,17 @@
-"""What the benchmark scripts share: the percentile they report and the commit measured."""
+"""What the benchmark scripts share: the percentile they report, the commit measured,
+and how the database tells the benchmark's own connections from the server's."""
 
 import math
 import subprocess
 from pathlib import Path
+
+# The scripts label their own PostgreSQL connections (libpq's PGAPPNAME, set before
+# Django connects), so that counting the server's connections leaves theirs out.
+OWN_CONNECTIONS = "ruangbk-bench-client"
+SERVER_CONNECTIONS_SQL = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+    f"AND application_name <> '{OWN_CONNECTIONS}'"
+)
 
 
 def percentile(values: list[float], percent: float) -> float:

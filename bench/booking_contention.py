@@ -39,13 +39,14 @@ from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "counseling_platform.settings")
+os.environ["PGAPPNAME"] = "ruangbk-bench-client"  # benchlib.OWN_CONNECTIONS
 
 import django
 
 django.setup()
 
 from auditlog.models import LogEntry  # noqa: E402
-from benchlib import git_commit, percentile  # noqa: E402
+from benchlib import SERVER_CONNECTIONS_SQL, git_commit, percentile  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import (  # noqa: E402
     BACKEND_SESSION_KEY,
@@ -255,10 +256,8 @@ class ConnectionSampler(threading.Thread):
         try:
             while not self.stop.wait(self.interval):
                 with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                    )
-                    self.peak = max(self.peak, cursor.fetchone()[0] - 1)  # not this one
+                    cursor.execute(SERVER_CONNECTIONS_SQL)
+                    self.peak = max(self.peak, cursor.fetchone()[0])
         finally:
             connection.close()
 

@@ -50,6 +50,7 @@ from websockets.exceptions import ConnectionClosed
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "counseling_platform.settings")
+os.environ["PGAPPNAME"] = "ruangbk-bench-client"  # benchlib.OWN_CONNECTIONS
 
 # What the benchmark's servers run with on top of the caller's environment (production
 # settings otherwise). The sign-in limit per address is lifted because every simulated
@@ -71,7 +72,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from benchlib import git_commit, percentile  # noqa: E402
+from benchlib import SERVER_CONNECTIONS_SQL, git_commit, percentile  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
@@ -450,7 +451,7 @@ class Servers:
     def __init__(self, kind: str, port: int, processes: int = 1, log_dir: Path = Path("/tmp")):
         self.kind, self.port, self.processes = kind, port, []
         self.listener: socket.socket | None = None
-        environment = dict(os.environ)
+        environment = dict(os.environ, PGAPPNAME="ruangbk-bench-server")
         if kind == "relay":
             commands = [[sys.executable, str(ROOT / "bench/relay.py"), "--port", str(port)]]
             passed = ()
@@ -550,12 +551,23 @@ def pids_named(*names: str) -> list[int]:
     return found
 
 
+def database_backends() -> list[int]:
+    """The PostgreSQL backends of the benchmark's database (the servers' and ours)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            return [pid for (pid,) in cursor.fetchall()]
+    finally:
+        connection.close()
+
+
 def cpu_snapshot(servers: "Servers") -> dict[str, float]:
-    """CPU seconds used so far by each part: the servers, PostgreSQL (all its processes),
-    Redis and this load generator."""
+    """CPU seconds used so far by each part: the servers, PostgreSQL (the backends of the
+    benchmark's database), Redis (the whole server: other users of this Redis count too)
+    and this load generator. Runs in a thread (it queries the database)."""
     return {
         "server": cpu_seconds(process.pid for process in servers.processes),
-        "postgres": cpu_seconds(pids_named("postgres")),
+        "postgres": cpu_seconds(database_backends()),
         "redis": cpu_seconds(pids_named("redis-server")),
         "client": cpu_seconds([os.getpid()]),
     }
@@ -576,11 +588,8 @@ class Sampler(threading.Thread):
                 self.peak_memory = max(self.peak_memory, self.servers.memory_mb())
                 if self.database and connection.vendor == "postgresql":
                     with connection.cursor() as cursor:
-                        cursor.execute(
-                            "SELECT count(*) FROM pg_stat_activity "
-                            "WHERE datname = current_database()"
-                        )
-                        self.peak_connections = max(self.peak_connections, cursor.fetchone()[0] - 1)
+                        cursor.execute(SERVER_CONNECTIONS_SQL)
+                        self.peak_connections = max(self.peak_connections, cursor.fetchone()[0])
         finally:
             connection.close()
 
@@ -667,7 +676,7 @@ async def drive(args, address: str, rooms: list[Room], cookies, spec, servers) -
     start = loop.time() + 1.0
     until = start + spec["seconds"]
     chat_started = time.perf_counter() + 1.0
-    cpu_before = cpu_snapshot(servers)
+    cpu_before = await asyncio.to_thread(cpu_snapshot, servers)
     if spec["mode"] == "open":
         talks = [c.talk_open(start, until, spec["interval"], rng) for c in clients]
     else:
@@ -678,7 +687,7 @@ async def drive(args, address: str, rooms: list[Room], cookies, spec, servers) -
         run.settled.set()
     with contextlib.suppress(TimeoutError):  # what is missing is counted
         await asyncio.wait_for(run.settled.wait(), args.drain)
-    cpu_after = cpu_snapshot(servers)
+    cpu_after = await asyncio.to_thread(cpu_snapshot, servers)
     cpu = {part: cpu_after[part] - cpu_before[part] for part in cpu_before}
     deliveries = [d for sent in run.sent.values() for d in sent.deliveries]
     chat_ended = max(deliveries, default=chat_started)

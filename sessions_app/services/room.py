@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -66,6 +67,8 @@ def _locked_session(user: User, session_id: int) -> CounselingSession:
 
     A raw query (Django still converts the values): it runs for every chat message, and
     compiling it through the ORM cost the server process a sixth of a message's CPU."""
+    if not connection.in_atomic_block:  # as select_for_update() refuses: no lock would hold
+        raise TransactionManagementError("_locked_session runs inside a transaction only.")
     table = connection.ops.quote_name(CounselingSession._meta.db_table)
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     found = list(

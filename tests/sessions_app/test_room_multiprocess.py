@@ -172,3 +172,87 @@ async def test_a_quiet_room_stays_connected(two_servers, student):
         assert (await next_frame(alice, "pong"))["t"] == 7
     finally:
         await alice.close()
+
+
+ROOMS = 12
+MESSAGES_EACH = 15  # per person: under the default limit of 20 in 30 s
+
+
+def rooms_of_pairs(school, count: int) -> list:
+    """`count` sessions in progress, each with its own student and counselor."""
+    from tests.factories import CounselorFactory, StudentFactory
+
+    sessions = []
+    for number in range(count):
+        counselor = CounselorFactory(school=school, username=f"konselor{number:02d}")
+        student = StudentFactory(school=school, username=f"siswa{number:02d}")
+        student.student_profile.counselor = counselor
+        student.student_profile.save()
+        sessions.append(session_now(student, counselor=counselor))
+    return sessions
+
+
+async def test_many_rooms_at_once_lose_and_double_nothing(two_servers, school):
+    """Correctness under load (bench/chat_load.py measures the speed): 12 rooms on two
+    servers, both people of each room sending at once without waiting, every message
+    acknowledged once, delivered once to the other side, and stored numbered 1..n."""
+    from sessions_app.models import ChatMessage
+
+    sessions = await database_sync_to_async(rooms_of_pairs)(school, ROOMS)
+    sockets = []
+    for number, session in enumerate(sessions):
+        student_socket = await open_room(two_servers[number % 2], session.student, session.pk)
+        counselor_socket = await open_room(
+            two_servers[(number + 1) % 2], session.counselor, session.pk
+        )
+        sockets.append((session, student_socket, counselor_socket))
+    try:
+        for _, student_socket, counselor_socket in sockets:
+            await next_frame(student_socket, "presence", role="counselor", online=True)
+            await next_frame(counselor_socket, "presence", role="student", online=True)
+        sent = {}
+        for session, *pair in sockets:
+            for socket in pair:
+                for number in range(MESSAGES_EACH):
+                    client_id = str(uuid.uuid4())
+                    sent[client_id] = session.pk
+                    await send(
+                        socket,
+                        {"type": "chat.send", "client_id": client_id, "body": f"pesan {number}"},
+                    )
+
+        async def collect(socket) -> tuple[list, list]:
+            acks, delivered = [], []
+            while len(acks) < MESSAGES_EACH or len(delivered) < MESSAGES_EACH:
+                frame = json.loads(await asyncio.wait_for(socket.recv(), FRAME_SECONDS))
+                assert frame["type"] != "error", frame
+                if frame["type"] == "chat.ack":
+                    acks.append(frame)
+                elif frame["type"] == "chat.message" and not frame["mine"]:
+                    delivered.append(frame)
+            return acks, delivered
+
+        results = await asyncio.gather(
+            *(collect(socket) for _, *pair in sockets for socket in pair)
+        )
+        acked = [ack for acks, _ in results for ack in acks]
+        arrived = [frame for _, delivered in results for frame in delivered]
+        assert sorted(ack["client_id"] for ack in acked) == sorted(sent)
+        assert not any(ack["duplicate"] for ack in acked)
+        assert sorted(frame["client_id"] for frame in arrived) == sorted(sent)
+
+        stored = await database_sync_to_async(
+            lambda: list(
+                ChatMessage.objects.filter(session__in=[s for s, *_ in sockets]).values_list(
+                    "session_id", "seq", "client_id"
+                )
+            )
+        )()
+        assert sorted(str(client_id) for *_, client_id in stored) == sorted(sent)
+        for session, *_ in sockets:
+            numbers = sorted(seq for session_id, seq, _ in stored if session_id == session.pk)
+            assert numbers == list(range(1, 2 * MESSAGES_EACH + 1))
+    finally:
+        for _, *pair in sockets:
+            for socket in pair:
+                await socket.close()
