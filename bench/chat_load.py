@@ -816,7 +816,7 @@ def main() -> int:
     parser.add_argument(
         "scenarios",
         nargs="*",
-        default=["closed-500", "open-500", "open-1000", "closed-500-2p", "open-500-2p"],
+        default=list(SCENARIOS),
         help=f"which scenarios to run, of: {', '.join(SCENARIOS)}",
     )
     parser.add_argument(
