@@ -58,8 +58,15 @@ def room_refusal(session: CounselingSession, now: datetime.datetime) -> BookingE
 
 # What the room's writes read of the session they lock: who takes part, and when and
 # whether its room is open (CounselingSession.room_state).
-LOCKED_COLUMNS = ("id", "student_id", "counselor_id", "status", "starts_at", "ends_at")
-LOCKED_COLUMNS += ("consent_given_at",)
+LOCKED_COLUMNS = (
+    "id",
+    "student_id",
+    "counselor_id",
+    "status",
+    "starts_at",
+    "ends_at",
+    "consent_given_at",
+)
 
 
 def _locked_session(user: User, session_id: int) -> CounselingSession:
