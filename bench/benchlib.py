@@ -3,6 +3,8 @@ and how the database tells the benchmark's own connections from the server's."""
 
 import math
 import subprocess
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 # The scripts label their own PostgreSQL connections (libpq's PGAPPNAME, set before
@@ -39,3 +41,36 @@ def git_commit() -> str:
         )
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def server_connections() -> int:
+    """The connections to the benchmark's database that are not the script's own (the
+    server's); 0 on SQLite."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(SERVER_CONNECTIONS_SQL)
+        return cursor.fetchone()[0]
+
+
+class PeakSampler(threading.Thread):
+    """Calls each probe every `interval` seconds in a thread of its own and keeps the
+    highest value of each (`peaks`), until `halt` is set."""
+
+    def __init__(self, interval: float, probes: dict[str, Callable[[], float]]) -> None:
+        super().__init__(daemon=True)
+        self.interval, self.probes = interval, probes
+        self.peaks = dict.fromkeys(probes, 0)
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        from django.db import connection
+
+        try:
+            while not self.halt.wait(self.interval):
+                for name, probe in self.probes.items():
+                    self.peaks[name] = max(self.peaks[name], probe())
+        finally:
+            connection.close()

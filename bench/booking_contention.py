@@ -46,7 +46,7 @@ import django
 django.setup()
 
 from auditlog.models import LogEntry  # noqa: E402
-from benchlib import SERVER_CONNECTIONS_SQL, git_commit, percentile  # noqa: E402
+from benchlib import PeakSampler, git_commit, percentile, server_connections  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import (  # noqa: E402
     BACKEND_SESSION_KEY,
@@ -243,25 +243,6 @@ def cleanup(data: Seed) -> str:
     )
 
 
-class ConnectionSampler(threading.Thread):
-    """Samples how many PostgreSQL connections the database has (the peak is reported)."""
-
-    def __init__(self, interval: float) -> None:
-        super().__init__(daemon=True)
-        self.interval, self.peak, self.stop = interval, 0, threading.Event()
-
-    def run(self) -> None:
-        if connection.vendor != "postgresql":
-            return
-        try:
-            while not self.stop.wait(self.interval):
-                with connection.cursor() as cursor:
-                    cursor.execute(SERVER_CONNECTIONS_SQL)
-                    self.peak = max(self.peak, cursor.fetchone()[0])
-        finally:
-            connection.close()
-
-
 # --- The HTTP side -------------------------------------------------------------------------
 @dataclass
 class Attempt:
@@ -404,17 +385,17 @@ def storm(args, data: Seed) -> tuple[list[Attempt], float, int]:
     prepare = threading.Semaphore(args.prepare_concurrency)
     barrier = threading.Barrier(len(attempts), timeout=args.timeout + len(attempts))
     students = [Student(attempt, args, prepare, barrier, answers) for attempt in attempts]
-    sampler = ConnectionSampler(args.sample_interval)
+    sampler = PeakSampler(args.sample_interval, {"connections": server_connections})
     sampler.start()
     for student in students:
         student.start()
     for student in students:
         student.join(2 * args.timeout + len(attempts))
-    sampler.stop.set()
+    sampler.halt.set()
     sampler.join()
     posted = [a for a in attempts if a.started]
     wall = max((a.ended for a in posted), default=0.0) - min((a.started for a in posted), default=0)
-    return attempts, wall, sampler.peak
+    return attempts, wall, sampler.peaks["connections"]
 
 
 # --- Report --------------------------------------------------------------------------------

@@ -35,7 +35,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 import uuid
@@ -72,7 +71,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from benchlib import SERVER_CONNECTIONS_SQL, git_commit, percentile  # noqa: E402
+from benchlib import PeakSampler, git_commit, percentile, server_connections  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
@@ -581,27 +580,6 @@ def cpu_snapshot(servers: "Servers") -> dict[str, float]:
     }
 
 
-class Sampler(threading.Thread):
-    """Peak server memory and (for RuangBK) peak PostgreSQL connections, every 0.5 s."""
-
-    def __init__(self, servers: Servers, database: bool) -> None:
-        super().__init__(daemon=True)
-        self.servers, self.database = servers, database
-        self.peak_memory, self.peak_connections = 0.0, 0
-        self.halt = threading.Event()
-
-    def run(self) -> None:
-        try:
-            while not self.halt.wait(0.5):
-                self.peak_memory = max(self.peak_memory, self.servers.memory_mb())
-                if self.database and connection.vendor == "postgresql":
-                    with connection.cursor() as cursor:
-                        cursor.execute(SERVER_CONNECTIONS_SQL)
-                        self.peak_connections = max(self.peak_connections, cursor.fetchone()[0])
-        finally:
-            connection.close()
-
-
 # --- one run -------------------------------------------------------------------------------
 @dataclass
 class Outcome:
@@ -713,7 +691,11 @@ def run_target(args, target: str, name: str, spec: dict, rooms: list[Room], cook
     servers = Servers(kind, port, processes)
     try:
         idle = servers.memory_mb()
-        sampler = Sampler(servers, database=target == "ruangbk")
+        # Peak server memory and (for RuangBK) peak PostgreSQL connections.
+        probes = {"memory": servers.memory_mb}
+        if target == "ruangbk":
+            probes["connections"] = server_connections
+        sampler = PeakSampler(0.5, probes)
         sampler.start()
         run, connect_seconds, chat_seconds, cpu = asyncio.run(
             drive(args, f"127.0.0.1:{port}", rooms, cookies, spec, servers)
@@ -732,9 +714,9 @@ def run_target(args, target: str, name: str, spec: dict, rooms: list[Room], cook
         run,
         connect_seconds,
         chat_seconds,
-        sampler.peak_memory,
+        sampler.peaks["memory"],
         idle,
-        sampler.peak_connections,
+        sampler.peaks.get("connections", 0),
         cpu=cpu,
     )
     if target == "ruangbk":

@@ -237,13 +237,13 @@ if TURN_URLS and not TURN_SECRET:
 # Chat transcripts of a case closed this many months ago are removed by the cron command
 # `purge_transcripts` (privacy app); the counselor's notes and session records stay.
 CHAT_RETENTION_MONTHS = envint("RUANGBK_CHAT_RETENTION_MONTHS", 24)
+if not 1 <= CHAT_RETENTION_MONTHS <= 1200:
+    raise ImproperlyConfigured("RUANGBK_CHAT_RETENTION_MONTHS must be between 1 and 1200.")
 # At most this many chat messages per user in 30 seconds (a person types far fewer; the
 # limit stops a runaway script). bench/chat_load.py lifts it to measure the system.
 CHAT_MESSAGES_PER_30S = envint("RUANGBK_CHAT_MESSAGES_PER_30S", 20)
 if CHAT_MESSAGES_PER_30S < 1:
     raise ImproperlyConfigured("RUANGBK_CHAT_MESSAGES_PER_30S must be at least 1.")
-if not 1 <= CHAT_RETENTION_MONTHS <= 1200:
-    raise ImproperlyConfigured("RUANGBK_CHAT_RETENTION_MONTHS must be between 1 and 1200.")
 
 # --- Cache: per process by default, shared on Redis in production ------------------------
 # The rate limits count in the cache, so every server process must share it.

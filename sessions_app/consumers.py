@@ -44,7 +44,7 @@ from sessions_app.selectors import (
     room_session_state,
 )
 from sessions_app.services import room as room_services
-from sessions_app.services.room import MESSAGE_MAX_CHARS, RATE_WINDOW, messages_per_window
+from sessions_app.services.room import MESSAGE_MAX_CHARS, RATE_WINDOW
 
 
 def database_sync_to_async(function):
@@ -200,7 +200,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             "turn_configured": turn_configured(),
             "limits": {
                 "message_chars": MESSAGE_MAX_CHARS,
-                "messages_per_window": messages_per_window(),
+                "messages_per_window": settings.CHAT_MESSAGES_PER_30S,
                 "window_seconds": int(RATE_WINDOW.total_seconds()),
             },
         }

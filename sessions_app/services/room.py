@@ -30,11 +30,6 @@ ANY_STATUS = tuple(CounselingSession.Status)
 # their sessions.
 RATE_WINDOW = datetime.timedelta(seconds=30)
 
-
-def messages_per_window() -> int:
-    return settings.CHAT_MESSAGES_PER_30S
-
-
 ROOM_REFUSALS = {
     "waiting": ("room_not_open", gettext_noop("The room is not open yet.")),
     "consent_missing": (
@@ -132,7 +127,7 @@ def chat_message_store(
             _("The message is too long: at most %(limit)s characters (it has %(count)s).")
             % {"limit": MESSAGE_MAX_CHARS, "count": len(body)},
         )
-    if facts["recent"] >= messages_per_window():
+    if facts["recent"] >= settings.CHAT_MESSAGES_PER_30S:
         raise BookingError(
             "message_rate_limited",
             _("You are sending messages too quickly. Wait a few seconds and send it again."),

@@ -17,7 +17,7 @@ from sessions_app.models import (
     CounselingSession,
     SessionOutcome,
 )
-from sessions_app.services.room import RATE_WINDOW, messages_per_window
+from sessions_app.services.room import RATE_WINDOW
 from tests.browser.conftest import PHONE, log_in
 from tests.factories import TEST_PASSWORD, CounselingSessionFactory
 from tests.sessions_app.room_helpers import session_now
@@ -223,7 +223,7 @@ def test_typing_past_the_limit_is_prevented_and_a_refused_message_can_be_sent_ag
             body=f"pesan {seq}",
             created_at=now,
         )
-        for seq in range(1, messages_per_window() + 1)
+        for seq in range(1, settings.CHAT_MESSAGES_PER_30S + 1)
     )
     with translation.override(settings.LANGUAGE_CODE):
         reason = translation.gettext(
