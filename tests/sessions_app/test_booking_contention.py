@@ -42,17 +42,11 @@ STUDENTS = 100
 SLOT_LENGTH = datetime.timedelta(minutes=30)
 
 
-def pool_size() -> int | None:
-    """The most connections a server process opens: its pool's size, or None without a
-    pool (then every request in flight opens one of its own)."""
-    pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
-    if not pool:
-        return None
-    options = pool if isinstance(pool, dict) else {}
-    return options.get("max_size") or options.get("min_size") or 4  # psycopg_pool's default
-
-
-POOL_SIZE = pool_size()
+# The most connections a server process opens: its pool's size, or None without a pool
+# (then every request in flight opens one of its own).
+POOL_SIZE = (
+    settings.DATABASE_POOL_SIZE if settings.DATABASES["default"]["OPTIONS"].get("pool") else None
+)
 # Posts in flight at once in the first test. Without a pool every one holds a connection
 # of its own, and 100 at once may exhaust PostgreSQL's default max_connections of 100
 # (the second test); 40 stay well under it, as a proxy's upstream limit would.
