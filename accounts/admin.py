@@ -7,8 +7,17 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import School, SchoolClass, StudentProfile, User
 
 
+class NoDeleteMixin:
+    """Accounts and schools are never deleted here: the audit trail names them as the
+    people who acted, and it cannot be rewritten (on PostgreSQL a trigger refuses it).
+    Deactivate an account instead, or erase a student's data on request (privacy)."""
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(School)
-class SchoolAdmin(admin.ModelAdmin):
+class SchoolAdmin(NoDeleteMixin, admin.ModelAdmin):
     list_display = ["name", "npsn", "time_zone"]
     search_fields = ["name", "npsn"]
 
@@ -20,7 +29,7 @@ class SchoolClassAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(NoDeleteMixin, DjangoUserAdmin):
     list_display = ["username", "first_name", "role", "school", "is_active"]
     list_filter = ["role", "school", "is_active"]
     list_select_related = ["school"]

@@ -138,6 +138,12 @@ class User(AbstractUser):
     def is_school_admin(self) -> bool:
         return self.role == self.Role.SCHOOL_ADMIN
 
+    @property
+    def is_saving_new_password(self) -> bool:
+        """Whether the save in progress gives the account a new password: set before each
+        save by accounts.receivers.note_password_change, read by post_save receivers."""
+        return getattr(self, "_saving_new_password", False)
+
     def is_client_of(self, counselor: "User") -> bool:
         """Whether this is a student whose counselor is `counselor` now."""
         profile = getattr(self, "student_profile", None) if self.is_student else None

@@ -7,6 +7,6 @@ class AuditConfig(AppConfig):
     verbose_name = _("Audit trail")
 
     def ready(self) -> None:
-        from audit import registration
+        from audit import receivers, registration  # noqa: F401  (receivers connect)
 
         registration.register_models()

@@ -40,6 +40,10 @@ def _value(value: object) -> str:
     return str(value)
 
 
+def _objects(values: dict) -> str:
+    return ", ".join(str(name) for name in values.get("objects") or []) or "—"
+
+
 def action_label(entry: LogEntry) -> str:
     return {
         LogEntry.Action.CREATE: _("created"),
@@ -56,6 +60,10 @@ def change_rows(entry: LogEntry) -> list[tuple[str, str]]:
     rows = []
     for name, values in sorted(changes.items()):
         if name == "id":
+            continue
+        if isinstance(values, dict):  # a many-to-many change: {"operation", "objects"}
+            operation = _("added") if values.get("operation") == "add" else _("removed")
+            rows.append((_field_label(entry, name), f"{operation}: {_objects(values)}"))
             continue
         before, after = [*values, None, None][:2] if isinstance(values, list) else (None, None)
         if HIDDEN in (before, after):

@@ -16,13 +16,14 @@ from django.db import models
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import School, User
 
 
 class ReadKind(models.TextChoices):
     ROOM = "room", _("Session room (chat, and the note for the counselor)")
     TRANSCRIPT = "transcript", _("Chat transcript")
     TRANSCRIPT_EXPORT = "transcript_export", _("Chat transcript download")
+    BOOKING = "booking", _("Booking request (what to talk about) and reasons")
     NOTE = "note", _("Counselor's note")
     ANSWERS = "answers", _("Questionnaire answers and scores")
     TRENDS = "trends", _("Alliance and anxiety trends")
@@ -34,6 +35,7 @@ class ReadKind(models.TextChoices):
     OWN_ANXIETY = "own_anxiety", _("Own anxiety trend")
     DATA_EXPORT = "data_export", _("Personal data download")
     COMMAND_REPORT = "command_report", _("Regression report from the command line")
+    BACKUP = "backup", _("Whole-database backup")
 
 
 def record_reads(
@@ -62,27 +64,49 @@ def record_reads(
     else:
         data["via"] = "command line"
         data["os_user"] = getpass.getuser()
-    content_type = ContentType.objects.get_for_model(User)
-    cid = get_cid()
-    LogEntry.objects.bulk_create(
-        [
-            LogEntry(
-                content_type=content_type,
-                object_pk=str(student.pk),
-                object_id=student.pk,
-                object_repr=student.display_name,
-                action=LogEntry.Action.ACCESS,
-                actor=actor,
-                remote_addr=remote_addr,
-                additional_data=data,
-                cid=cid,
-            )
-            for student in students
-        ]
-    )
+    _record_access(User, students, data=data, actor=actor, remote_addr=remote_addr)
 
 
 def record_read(
     request: HttpRequest | None, *, student: User, what: ReadKind, session_id: int | None = None
 ) -> None:
     record_reads(request, students=[student], what=what, session_id=session_id)
+
+
+def record_backup(*, file_name: str, using: str = "default") -> None:
+    """Record that an operator is backing up the whole database at the command line: one
+    entry per school, whose every record the file holds. Written before the dump, so the
+    backup (and a restore of it) holds its own entry."""
+    data = {"what": str(ReadKind.BACKUP), "file": file_name, "via": "command line"}
+    data["os_user"] = getpass.getuser()
+    _record_access(School, School.objects.using(using).order_by("pk"), data=data, using=using)
+
+
+def _record_access(
+    model: type[User] | type[School],
+    objects: Iterable[User | School],
+    *,
+    data: dict,
+    actor: User | None = None,
+    remote_addr: str | None = None,
+    using: str = "default",
+) -> None:
+    """One ACCESS entry per object of `model`, in one insert."""
+    content_type = ContentType.objects.db_manager(using).get_for_model(model)
+    cid = get_cid()
+    LogEntry.objects.using(using).bulk_create(
+        [
+            LogEntry(
+                content_type=content_type,
+                object_pk=str(obj.pk),
+                object_id=obj.pk,
+                object_repr=obj.display_name if model is User else obj.name,
+                action=LogEntry.Action.ACCESS,
+                actor=actor,
+                remote_addr=remote_addr,
+                additional_data=data,
+                cid=cid,
+            )
+            for obj in objects
+        ]
+    )

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
+from audit.services import record_backup
 from privacy.backup_files import (
     KEY_ADVICE,
     BackupError,
@@ -76,6 +77,7 @@ def backup_database(
     if output.exists():
         raise BackupError("exists", f"{output} already exists; choose another file name.")
     output.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    record_backup(file_name=output.name, using=using)
     partial = output.with_name(f".{output.name}.partial")
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

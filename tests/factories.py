@@ -3,6 +3,7 @@
 import datetime
 
 import factory
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from accounts.models import School, SchoolClass, StudentProfile, User
@@ -38,12 +39,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.org")
     school = factory.SubFactory(SchoolFactory)
     role = User.Role.STUDENT
-    password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
-
-    @factory.post_generation
-    def saved(obj, create, extracted, **kwargs):
-        if create:
-            obj.save()
+    # Hashed up front, so the account is created with its password in one save (a later
+    # save with another hash would be a password change, which the audit trail records).
+    password = factory.LazyFunction(lambda: make_password(TEST_PASSWORD))
 
 
 class CounselorFactory(UserFactory):
@@ -54,6 +52,16 @@ class CounselorFactory(UserFactory):
 class SchoolAdminFactory(UserFactory):
     role = User.Role.SCHOOL_ADMIN
     username = factory.Sequence(lambda n: f"admin{n:03d}")
+
+
+class OperatorFactory(UserFactory):
+    """Staff of the platform: no school, no role, reaches /operator/."""
+
+    role = ""
+    school = None
+    is_staff = True
+    is_superuser = True
+    username = factory.Sequence(lambda n: f"operator{n:03d}")
 
 
 class StudentFactory(UserFactory):

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from accounts.permissions import role_required
+from audit.services import ReadKind, record_read
 from sessions_app import services
 from sessions_app.calendar import session_ics
 from sessions_app.forms import LocalTimeForm, ReasonForm
@@ -23,6 +24,8 @@ participant_required = role_required(User.Role.STUDENT, User.Role.COUNSELOR)
 @participant_required
 def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
     session = session_for_participant(user=request.user, session_id=session_id)
+    if session.description or session.status_reason:  # what the student wrote, or why
+        record_read(request, student=session.student, what=ReadKind.BOOKING, session_id=session.pk)
     return _render_detail(request, session)
 
 
