@@ -98,7 +98,8 @@ def locked_out(
 
 class PasswordChangeKeepingSignIn(auth_views.PasswordChangeView):
     """Django gives the session a new key when the password changes; the sign-in on
-    "My devices" keeps pointing at it."""
+    "My devices" keeps pointing at it. Every other sign-in ends: whoever knew the old
+    password is signed out everywhere else."""
 
     form_class = FirstPasswordChangeForm
     success_url = reverse_lazy("accounts:password-change-done")
@@ -106,7 +107,9 @@ class PasswordChangeKeepingSignIn(auth_views.PasswordChangeView):
     def form_valid(self, form):
         old_key = self.request.session.session_key
         response = super().form_valid(form)
-        sign_ins.sign_in_rekey(old_key=old_key, new_key=self.request.session.session_key)
+        new_key = self.request.session.session_key
+        sign_ins.sign_in_rekey(old_key=old_key, new_key=new_key)
+        sign_ins.sign_ins_end_all(self.request.user, keep_session_key=new_key)
         return response
 
 

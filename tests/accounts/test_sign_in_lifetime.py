@@ -132,6 +132,28 @@ def test_sign_out_all_other_devices_keeps_this_one(student):
         assert home(other)["Location"].startswith(reverse("accounts:login"))
 
 
+def test_a_new_password_of_ones_own_signs_every_other_device_out(student):
+    phone = signed_in(student, agent="Phone")
+    laptop = signed_in(student, agent="Laptop")
+    new_password = "naik sepeda ke sekolah"
+    response = phone.post(
+        reverse("accounts:password-change"),
+        {
+            "old_password": TEST_PASSWORD,
+            "new_password1": new_password,
+            "new_password2": new_password,
+        },
+    )
+    assert response.status_code == 302
+    assert home(phone)["Location"] == reverse("accounts:student-home")
+    assert home(laptop)["Location"].startswith(reverse("accounts:login"))
+    # Gone from "My devices" at once, not only when someone next opens that page.
+    assert list(SignIn.objects.filter(user=student).values_list("user_agent", flat=True)) == [
+        "Phone"
+    ]
+    assert Session.objects.count() == 1
+
+
 def test_signing_out_forgets_the_sign_in(student):
     client = signed_in(student)
     client.post(reverse("accounts:logout"))
