@@ -4,10 +4,12 @@ whether an account exists."""
 
 import datetime
 import re
+from unittest import mock
 
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings as django_settings
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -15,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import services as account_services
+from counseling_platform import settings as project_settings
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +77,35 @@ def test_the_lock_looks_the_same_for_an_account_that_does_not_exist(client, stud
     unknown = sign_in(client, "tidak-ada-akun-ini", "x")
     assert real.status_code == unknown.status_code == 429
     assert page_text(real) == page_text(unknown)
+
+
+def pbkdf2_rounds_of_a_wrong_password(client, username) -> int:
+    """The PBKDF2 rounds one failed sign-in spends: counted, not timed. The digests are
+    fake, so no password matches."""
+    rounds = []
+
+    def counting_pbkdf2(password, salt, iterations, *args, **kwargs):
+        rounds.append(iterations)
+        return b"not-a-real-digest"
+
+    with mock.patch("django.contrib.auth.hashers.pbkdf2", counting_pbkdf2):
+        assert sign_in(client, username, "wrong-password").status_code == 200
+    return sum(rounds)
+
+
+def test_a_wrong_password_costs_as_much_for_an_initial_password_as_for_no_account(
+    client, settings, student
+):
+    # The suite hashes with MD5 for speed; here the production hashers count.
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
+    account_services.initial_password_set(student)  # Django's fast initial-password hash
+    student.save()
+    with_initial_password = pbkdf2_rounds_of_a_wrong_password(client, student.username)
+    no_such_account = pbkdf2_rounds_of_a_wrong_password(client, "0099999999")
+    # An unknown username costs one hash at Django's default work factor; an account
+    # that still has its initial password must not answer faster.
+    assert no_such_account >= PBKDF2PasswordHasher.iterations
+    assert with_initial_password >= no_such_account
 
 
 def test_the_lock_ends_after_the_cool_off(client, student):
