@@ -11,6 +11,7 @@ from axes.models import AccessAttempt
 from django.conf import settings as django_settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.password_validation import validate_password
+from django.core import mail
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -120,6 +121,26 @@ def test_a_new_password_from_the_admin_lifts_the_lock(client, student, school_ad
     fail(client, student.username, django_settings.AXES_FAILURE_LIMIT)
     credential = account_services.account_password_reset(admin=school_admin, user=student)
     assert sign_in(client, student.username, credential.password).status_code == 302
+
+
+def test_a_new_password_by_e_mail_lifts_the_lock(client, settings, student):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    locked = fail(client, student.username, django_settings.AXES_FAILURE_LIMIT)
+    assert locked.status_code == 429
+    # The lock page's "Forgot your password?" leads to the reset by e-mail.
+    assert f'href="{reverse("accounts:password-reset")}"' in locked.content.decode()
+    reset(client, student.email)
+    [message] = mail.outbox
+    link = re.search(r"https?://[^/]+(/\S+)", message.body).group(1)
+    form_page = client.get(link, follow=True, REMOTE_ADDR=HOME)
+    new_password = "sepeda-baru-dari-paman"
+    done = client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": new_password, "new_password2": new_password},
+        REMOTE_ADDR=HOME,
+    )
+    assert done.url == reverse("accounts:password-reset-complete")
+    assert sign_in(client, student.username, new_password).status_code == 302
 
 
 def test_a_successful_sign_in_resets_the_count(client, student):
