@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import services as account_services
+from accounts.password_validation import INDONESIAN_PASSWORDS, password_list_read
 from counseling_platform import settings as project_settings
 from tests.factories import TEST_PASSWORD
 
@@ -203,6 +204,46 @@ def test_the_password_policy_refuses_short_common_or_personal_passwords(student,
 )
 def test_the_password_policy_has_no_composition_rules(student, password):
     validate_password(password, user=student)  # no digit, capital or symbol required
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "katasandi",
+        "12345678",
+        "sayang123",
+        "bismillah123",
+        "Bismillah!!",
+        "indonesia123",
+        "sekolah123",
+        "siswa123",
+        "rahasia123",
+        "Persib1933!",
+        "17agustus1945",
+        "aku sayang kamu",
+    ],
+)
+def test_the_password_policy_refuses_common_indonesian_passwords_also_with_digits_added(
+    student, password
+):
+    with pytest.raises(ValidationError) as refused:
+        validate_password(password, user=student)
+    codes = [error.code for error in refused.value.error_list]
+    assert codes.count("password_too_common") == 1  # said once, not by two validators
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["naik sepeda ke sekolah", "sekolah di atas bukit", "bismillah lulus ujian 2026"],
+)
+def test_a_sentence_with_common_words_in_it_is_still_a_good_password(student, password):
+    validate_password(password, user=student)
+
+
+def test_the_indonesian_password_list_is_lowercase_as_the_check_compares():
+    words = password_list_read(INDONESIAN_PASSWORDS)
+    assert "katasandi" in words
+    assert all(word == word.lower().strip() for word in words)
 
 
 @pytest.mark.requires_redis
