@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import services as account_services
+from accounts.models import User
 from accounts.password_validation import INDONESIAN_PASSWORDS, password_list_read
 from counseling_platform import settings as project_settings
 from tests.factories import TEST_PASSWORD
@@ -56,6 +57,27 @@ def test_five_wrong_passwords_lock_that_username_from_that_address(client, stude
     assert 'id="locked-out"' in locked.content.decode()
     assert "Silakan tunggu 15 menit" in locked.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+def test_five_wrong_passwords_lock_the_operator_admin_login_alike(client):
+    User.objects.create_superuser("operator", "op@example.org", "pw-operator-1")
+
+    def operator_sign_in(password, address=HOME):
+        return client.post(
+            reverse("admin:login"),
+            {"username": "operator", "password": password},
+            REMOTE_ADDR=address,
+        )
+
+    for _ in range(4):
+        assert operator_sign_in("wrong-password").status_code == 200  # the form again
+    assert operator_sign_in("wrong-password").status_code == 429  # the fifth locks
+    locked = operator_sign_in("pw-operator-1")
+    assert locked.status_code == 429
+    assert 'id="locked-out"' in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+    # As on the site, only that username from that address is paused.
+    assert operator_sign_in("pw-operator-1", ELSEWHERE).status_code == 302
 
 
 def test_the_lock_is_per_username_and_address_pair(client, student, other_student):
