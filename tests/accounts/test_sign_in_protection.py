@@ -225,6 +225,8 @@ def test_the_password_policy_refuses_short_common_or_personal_passwords(student,
     "password", ["kucing oren lucu", "semuahurufkecil", "naik sepeda ke sekolah", "mangga-7"]
 )
 def test_the_password_policy_has_no_composition_rules(student, password):
+    # A fixed name: a random one such as "Rangga" is rightly too like "mangga-7".
+    student.first_name = "Siti Rahmawati"
     validate_password(password, user=student)  # no digit, capital or symbol required
 
 
@@ -259,6 +261,7 @@ def test_the_password_policy_refuses_common_indonesian_passwords_also_with_digit
     ["naik sepeda ke sekolah", "sekolah di atas bukit", "bismillah lulus ujian 2026"],
 )
 def test_a_sentence_with_common_words_in_it_is_still_a_good_password(student, password):
+    student.first_name = "Siti Rahmawati"  # not like any of the sentences
     validate_password(password, user=student)
 
 
