@@ -7,4 +7,5 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
-        from accounts import receivers  # noqa: F401  (connects the receivers)
+        # Registers the deploy checks and connects the receivers.
+        from accounts import checks, receivers  # noqa: F401

@@ -7,9 +7,20 @@ first sign-in, so their strength comes from their randomness, not from the hash 
 Django re-hashes a password with the default hasher when its owner next signs in.
 """
 
-from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.contrib.auth.hashers import PBKDF2PasswordHasher, get_hasher
 
 
 class InitialPasswordHasher(PBKDF2PasswordHasher):
     algorithm = "pbkdf2_sha256_initial"
     iterations = 20_000
+
+    def verify(self, password: str, encoded: str) -> bool:
+        if super().verify(password, encoded):
+            return True
+        # A wrong password must cost what it costs for a username that does not exist
+        # (Django hashes it once with the default hasher), or the quick answer would
+        # tell which usernames (NISNs) still have an initial password. Django evens out
+        # the cost only for hashes of its preferred hasher, so it is done here.
+        default = get_hasher("default")
+        default.encode(password, default.salt())
+        return False

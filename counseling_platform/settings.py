@@ -277,7 +277,9 @@ AUTH_PASSWORD_VALIDATORS = [
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 8},
     },
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    # Django's list of common passwords and accounts/data/common-passwords-id.txt, also
+    # with digits or symbols added ("sayang123"); replaces Django's own validator.
+    {"NAME": "accounts.password_validation.IndonesianCommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 

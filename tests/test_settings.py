@@ -15,6 +15,7 @@ PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": "x7#kq2!production-like-secret-key-for-the-deploy-check-9f3a1c5e7b",
     "DJANGO_ALLOWED_HOSTS": "bk.sekolah.sch.id",
     "NOTES_ENCRYPTION_KEYS": "a-school-specific-notes-salt-0b7e2f",
+    "REDIS_URL": "redis://redis.internal:6379/0",  # only named: no check connects
 }
 
 
@@ -22,7 +23,9 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "NOTES_", "RUANGBK_TURN", "RUANGBK_STUN"))
+        if not k.startswith(
+            ("DJANGO_", "NOTES_", "RUANGBK_TURN", "RUANGBK_STUN", "REDIS_", "CHANNEL_LAYER_")
+        )
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -39,6 +42,28 @@ def test_deploy_check_passes_with_production_variables():
     assert result.returncode == 0, result.stdout + result.stderr
     # Clean, not quiet: no check is silenced (SILENCED_SYSTEM_CHECKS) to get there.
     assert "no issues (0 silenced)" in result.stdout
+
+
+def test_deploy_check_warns_without_redis():
+    env = {key: value for key, value in PRODUCTION_ENV.items() if key != "REDIS_URL"}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode != 0
+    assert "ruangbk.W001" in result.stderr  # the in-memory channel layer
+    assert "ruangbk.W002" in result.stderr  # the per-process cache
+
+
+def test_deploy_check_warns_about_a_per_process_cache_beside_redis_channels():
+    env = {**PRODUCTION_ENV, "REDIS_CACHE_URL": ""}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode != 0
+    assert "ruangbk.W002" in result.stderr
+    assert "ruangbk.W001" not in result.stderr
+
+
+def test_the_development_check_of_make_test_passes_without_redis():
+    # `make test` runs this without --deploy: the warnings are for production only.
+    result = manage("check", "--fail-level", "WARNING", env={})
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_refuses_to_start_with_the_development_secret_key():

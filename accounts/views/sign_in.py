@@ -8,6 +8,7 @@ account exists or not.
 
 from collections.abc import Callable
 
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -86,6 +87,13 @@ class RateLimitedPasswordResetView(auth_views.PasswordResetView):
 class RateLimitedPasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     form_class = ResetPasswordForm
     success_url = reverse_lazy("accounts:password-reset-complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # The lock page sends a locked-out owner here; the link from their e-mail proves
+        # who they are, so the new password works at once, from every address.
+        axes_reset(username=form.user.username.lower())
+        return response
 
 
 def locked_out(

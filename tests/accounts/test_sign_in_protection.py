@@ -4,17 +4,23 @@ whether an account exists."""
 
 import datetime
 import re
+from unittest import mock
 
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings as django_settings
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.password_validation import validate_password
+from django.core import mail
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts import services as account_services
+from accounts.models import User
+from accounts.password_validation import INDONESIAN_PASSWORDS, password_list_read
+from counseling_platform import settings as project_settings
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +59,27 @@ def test_five_wrong_passwords_lock_that_username_from_that_address(client, stude
     assert "_auth_user_id" not in client.session
 
 
+def test_five_wrong_passwords_lock_the_operator_admin_login_alike(client):
+    User.objects.create_superuser("operator", "op@example.org", "pw-operator-1")
+
+    def operator_sign_in(password, address=HOME):
+        return client.post(
+            reverse("admin:login"),
+            {"username": "operator", "password": password},
+            REMOTE_ADDR=address,
+        )
+
+    for _ in range(4):
+        assert operator_sign_in("wrong-password").status_code == 200  # the form again
+    assert operator_sign_in("wrong-password").status_code == 429  # the fifth locks
+    locked = operator_sign_in("pw-operator-1")
+    assert locked.status_code == 429
+    assert 'id="locked-out"' in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+    # As on the site, only that username from that address is paused.
+    assert operator_sign_in("pw-operator-1", ELSEWHERE).status_code == 302
+
+
 def test_the_lock_is_per_username_and_address_pair(client, student, other_student):
     fail(client, student.username, django_settings.AXES_FAILURE_LIMIT)
     # The same student from another device, and a classmate behind the same school
@@ -76,6 +103,35 @@ def test_the_lock_looks_the_same_for_an_account_that_does_not_exist(client, stud
     assert page_text(real) == page_text(unknown)
 
 
+def pbkdf2_rounds_of_a_wrong_password(client, username) -> int:
+    """The PBKDF2 rounds one failed sign-in spends: counted, not timed. The digests are
+    fake, so no password matches."""
+    rounds = []
+
+    def counting_pbkdf2(password, salt, iterations, *args, **kwargs):
+        rounds.append(iterations)
+        return b"not-a-real-digest"
+
+    with mock.patch("django.contrib.auth.hashers.pbkdf2", counting_pbkdf2):
+        assert sign_in(client, username, "wrong-password").status_code == 200
+    return sum(rounds)
+
+
+def test_a_wrong_password_costs_as_much_for_an_initial_password_as_for_no_account(
+    client, settings, student
+):
+    # The suite hashes with MD5 for speed; here the production hashers count.
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
+    account_services.initial_password_set(student)  # Django's fast initial-password hash
+    student.save()
+    with_initial_password = pbkdf2_rounds_of_a_wrong_password(client, student.username)
+    no_such_account = pbkdf2_rounds_of_a_wrong_password(client, "0099999999")
+    # An unknown username costs one hash at Django's default work factor; an account
+    # that still has its initial password must not answer faster.
+    assert no_such_account >= PBKDF2PasswordHasher.iterations
+    assert with_initial_password >= no_such_account
+
+
 def test_the_lock_ends_after_the_cool_off(client, student):
     fail(client, student.username, django_settings.AXES_FAILURE_LIMIT)
     assert sign_in(client, student.username, TEST_PASSWORD).status_code == 429
@@ -88,6 +144,26 @@ def test_a_new_password_from_the_admin_lifts_the_lock(client, student, school_ad
     fail(client, student.username, django_settings.AXES_FAILURE_LIMIT)
     credential = account_services.account_password_reset(admin=school_admin, user=student)
     assert sign_in(client, student.username, credential.password).status_code == 302
+
+
+def test_a_new_password_by_e_mail_lifts_the_lock(client, settings, student):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    locked = fail(client, student.username, django_settings.AXES_FAILURE_LIMIT)
+    assert locked.status_code == 429
+    # The lock page's "Forgot your password?" leads to the reset by e-mail.
+    assert f'href="{reverse("accounts:password-reset")}"' in locked.content.decode()
+    reset(client, student.email)
+    [message] = mail.outbox
+    link = re.search(r"https?://[^/]+(/\S+)", message.body).group(1)
+    form_page = client.get(link, follow=True, REMOTE_ADDR=HOME)
+    new_password = "sepeda-baru-dari-paman"
+    done = client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": new_password, "new_password2": new_password},
+        REMOTE_ADDR=HOME,
+    )
+    assert done.url == reverse("accounts:password-reset-complete")
+    assert sign_in(client, student.username, new_password).status_code == 302
 
 
 def test_a_successful_sign_in_resets_the_count(client, student):
@@ -149,7 +225,50 @@ def test_the_password_policy_refuses_short_common_or_personal_passwords(student,
     "password", ["kucing oren lucu", "semuahurufkecil", "naik sepeda ke sekolah", "mangga-7"]
 )
 def test_the_password_policy_has_no_composition_rules(student, password):
+    # A fixed name: a random one such as "Rangga" is rightly too like "mangga-7".
+    student.first_name = "Siti Rahmawati"
     validate_password(password, user=student)  # no digit, capital or symbol required
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "katasandi",
+        "12345678",
+        "sayang123",
+        "bismillah123",
+        "Bismillah!!",
+        "indonesia123",
+        "sekolah123",
+        "siswa123",
+        "rahasia123",
+        "Persib1933!",
+        "17agustus1945",
+        "aku sayang kamu",
+    ],
+)
+def test_the_password_policy_refuses_common_indonesian_passwords_also_with_digits_added(
+    student, password
+):
+    with pytest.raises(ValidationError) as refused:
+        validate_password(password, user=student)
+    codes = [error.code for error in refused.value.error_list]
+    assert codes.count("password_too_common") == 1  # said once, not by two validators
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["naik sepeda ke sekolah", "sekolah di atas bukit", "bismillah lulus ujian 2026"],
+)
+def test_a_sentence_with_common_words_in_it_is_still_a_good_password(student, password):
+    student.first_name = "Siti Rahmawati"  # not like any of the sentences
+    validate_password(password, user=student)
+
+
+def test_the_indonesian_password_list_is_lowercase_as_the_check_compares():
+    words = password_list_read(INDONESIAN_PASSWORDS)
+    assert "katasandi" in words
+    assert all(word == word.lower().strip() for word in words)
 
 
 @pytest.mark.requires_redis
