@@ -93,6 +93,8 @@ class RateLimitedPasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         # The lock page sends a locked-out owner here; the link from their e-mail proves
         # who they are, so the new password works at once, from every address.
         axes_reset(username=form.user.username.lower())
+        # Whoever knew the old password is signed out everywhere, room sockets included.
+        sign_ins.sign_ins_end_all(form.user)
         return response
 
 

@@ -14,11 +14,12 @@ from django.contrib.auth.password_validation import validate_password
 from django.core import mail
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts import services as account_services
-from accounts.models import User
+from accounts.models import SignIn, User
 from accounts.password_validation import INDONESIAN_PASSWORDS, password_list_read
 from counseling_platform import settings as project_settings
 from tests.factories import TEST_PASSWORD
@@ -146,8 +147,12 @@ def test_a_new_password_from_the_admin_lifts_the_lock(client, student, school_ad
     assert sign_in(client, student.username, credential.password).status_code == 302
 
 
-def test_a_new_password_by_e_mail_lifts_the_lock(client, settings, student):
+def test_a_new_password_by_e_mail_lifts_the_lock_and_signs_out_everywhere(
+    client, settings, student
+):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    elsewhere = Client()
+    assert sign_in(elsewhere, student.username, TEST_PASSWORD, ELSEWHERE).status_code == 302
     locked = fail(client, student.username, django_settings.AXES_FAILURE_LIMIT)
     assert locked.status_code == 429
     # The lock page's "Forgot your password?" leads to the reset by e-mail.
@@ -163,6 +168,8 @@ def test_a_new_password_by_e_mail_lifts_the_lock(client, settings, student):
         REMOTE_ADDR=HOME,
     )
     assert done.url == reverse("accounts:password-reset-complete")
+    assert not SignIn.objects.filter(user=student).exists()
+    assert elsewhere.get(reverse("home"))["Location"].startswith(reverse("accounts:login"))
     assert sign_in(client, student.username, new_password).status_code == 302
 
 
