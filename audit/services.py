@@ -20,7 +20,7 @@ from accounts.models import School, User
 
 
 class ReadKind(models.TextChoices):
-    ROOM = "room", _("Session room (chat, and the note for the counselor)")
+    ROOM = "room", _("Session room (chat)")
     TRANSCRIPT = "transcript", _("Chat transcript")
     TRANSCRIPT_EXPORT = "transcript_export", _("Chat transcript download")
     BOOKING = "booking", _("Booking request (what to talk about) and reasons")

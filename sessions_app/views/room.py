@@ -97,6 +97,8 @@ def _render_room(
     }
     if is_counselor:
         note, outcome = session_note_and_outcome(session=session)
+        if note is not None and note.body:
+            record_read(request, student=session.student, what=ReadKind.NOTE, session_id=session.pk)
         context["note_form"] = note_form or NoteForm(initial={"body": note.body if note else ""})
         context["note"] = note
         context["outcome"] = outcome

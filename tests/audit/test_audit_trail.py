@@ -94,6 +94,18 @@ def test_opening_the_room_and_the_transcript_is_recorded(client, student, counse
     [transcript] = reads(student, ReadKind.TRANSCRIPT)
     assert room.actor == transcript.actor == person
     assert room.additional_data["session"] == transcript.additional_data["session"] == session.pk
+    assert room.remote_addr == transcript.remote_addr == ADDRESS
+
+
+def test_the_counselor_opening_a_note_is_recorded_as_a_read_of_the_note(client, student, counselor):
+    session = session_now(student, status="completed")
+    opened(client, counselor, reverse("sessions:room", args=[session.pk]))
+    assert reads(student, ReadKind.NOTE) == []  # no note yet: nothing of it was shown
+    SessionNote.objects.create(session=session, body="Catatan konselor")
+    opened(client, counselor, reverse("sessions:room", args=[session.pk]))
+    opened(client, student, reverse("sessions:room", args=[session.pk]))
+    [note_read] = reads(student, ReadKind.NOTE)
+    assert (note_read.actor, note_read.additional_data["session"]) == (counselor, session.pk)
 
 
 def test_the_transcript_download_is_recorded(client, student, counselor):
