@@ -93,19 +93,20 @@ def school_data_requests(*, admin: User) -> QuerySet[DataRequest]:
 
 
 def closed_case_students(*, cutoff: datetime.datetime) -> QuerySet[User]:
-    """Students with a chat transcript whose case is closed since before `cutoff`.
+    """Students with a chat transcript whose case was closed before `cutoff`.
 
     A student's counseling is one case. It is open while any of their sessions that
-    holds a time (requested, confirmed, in progress, completed, no-show) ends after
+    holds a time (requested, confirmed, in progress, completed, no-show) ends at or after
     `cutoff`; once none does, the case counts as closed at the end of its last session,
     whatever the last outcome said (a "resolved" or "referral" outcome closes it, and a
     case continued face to face leaves RuangBK, so a case with no session for the whole
-    retention period is closed too).
+    retention period is closed too). A case whose last session ended exactly at
+    `cutoff` has been closed for exactly the period, not longer, and is not returned.
     """
     recent = CounselingSession.objects.filter(
         student=OuterRef("pk"),
         status__in=CounselingSession.HOLDING_STATUSES,
-        ends_at__gt=cutoff,
+        ends_at__gte=cutoff,
     )
     with_transcript = ChatMessage.objects.filter(session__student=OuterRef("pk"))
     return (
