@@ -1,14 +1,18 @@
 """The retention of chat transcripts: `purge_transcripts` removes the chat of cases
 closed longer than RUANGBK_CHAT_RETENTION_MONTHS ago, and only those (a case closed
-exactly that long ago stays); idempotent; a dry run writes nothing."""
+exactly that long ago stays); each removal is in the audit trail; idempotent; a dry run
+writes nothing."""
 
 import datetime
 from io import StringIO
 
 import pytest
+from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from accounts.models import User
 from privacy.services import months_before, transcripts_purge
 from sessions_app.models import ChatMessage, SessionNote, SessionOutcome
 from tests.factories import CounselingSessionFactory, CounselorFactory, StudentFactory
@@ -211,3 +215,36 @@ def test_a_case_closed_exactly_the_period_ago_is_kept(school, now, months, cutof
     assert messages_of(exactly) == 2
     assert messages_of(a_second_shorter) == 2
 
+
+def purge_entries():
+    return LogEntry.objects.filter(
+        action=LogEntry.Action.DELETE,
+        content_type=ContentType.objects.get_for_model(User),
+    )
+
+
+def test_each_students_purge_is_one_entry_in_the_audit_trail(cases):
+    run()
+    students = {cases[name].student_id for name in REMOVED}
+    entries = list(purge_entries())
+    assert sorted(entry.object_id for entry in entries) == sorted(students)
+    for entry in entries:
+        assert entry.object_pk == str(entry.object_id)
+        assert entry.actor is None
+        assert entry.object_repr == User.objects.get(pk=entry.object_id).display_name
+        assert entry.additional_data == {
+            "what": "chat transcripts removed (retention)",
+            "messages": 2,  # each removed case had one session of two messages
+            "via": "command line",
+        }
+    kept = {cases[name].student_id for name in KEPT}
+    assert not purge_entries().filter(object_id__in=kept).exists()
+
+
+def test_a_second_run_and_a_dry_run_record_nothing(cases):
+    run("--dry-run")
+    assert not purge_entries().exists()
+    run()
+    assert purge_entries().count() == len(REMOVED)
+    run()
+    assert purge_entries().count() == len(REMOVED)
