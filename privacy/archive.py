@@ -3,7 +3,8 @@
 Each table is a CSV file (UTF-8 with a byte-order mark, so spreadsheet programs read it
 as UTF-8) with headers in the reader's language; `data.json` holds the same data with
 stable English keys for a machine; README.txt explains every file. Times are in the
-school's time zone. The counselor's confidential notes are not included.
+school's time zone. The counselor's confidential notes and the reason for a referral are
+not included: they are the counselor's professional record.
 """
 
 import csv
@@ -75,6 +76,7 @@ def csv_bytes(table: Table) -> bytes:
 def profile_table(data: PersonalData, zone: datetime.tzinfo) -> Table:
     student = data.student
     profile = student.student_profile
+    recorded_by = profile.guardian_consent_recorded_by
     values: list[tuple[str, str, Value]] = [
         ("school", _("School"), student.school.name),
         ("name", _("Name"), student.get_full_name()),
@@ -87,6 +89,16 @@ def profile_table(data: PersonalData, zone: datetime.tzinfo) -> Table:
         ("guardian_phone", _("Guardian phone"), profile.guardian_phone),
         ("guardian_consent", _("Guardian consent given"), profile.has_guardian_consent),
         ("guardian_consent_date", _("Guardian consent date"), profile.guardian_consent_date),
+        (
+            "guardian_consent_recorded_by",
+            _("Guardian consent recorded by"),
+            recorded_by.display_name if recorded_by else "",
+        ),
+        (
+            "guardian_consent_recorded_at",
+            _("Guardian consent last recorded or changed"),
+            _local(data.guardian_consent_recorded_at, zone),
+        ),
         (
             "counselor",
             _("Counselor"),
@@ -108,11 +120,18 @@ def profile_table(data: PersonalData, zone: datetime.tzinfo) -> Table:
     )
 
 
-def _outcome_kind(session: CounselingSession) -> str:
+def _outcome(session: CounselingSession) -> SessionOutcome | None:
     try:
-        return session.outcome.get_kind_display()
+        return session.outcome
     except SessionOutcome.DoesNotExist:
-        return ""
+        return None
+
+
+def _actor(user: User | None) -> tuple[str, str]:
+    """(name, role) of whoever did something; nobody means RuangBK itself."""
+    if user is None:
+        return "RuangBK", ""
+    return user.display_name, user.get_role_display()
 
 
 def sessions_table(data: PersonalData, zone: datetime.tzinfo) -> Table:
@@ -128,26 +147,74 @@ def sessions_table(data: PersonalData, zone: datetime.tzinfo) -> Table:
         ("reason", _("Reason given for a decline or cancellation")),
         ("phase", _("Phase reached")),
         ("outcome", _("Outcome")),
+        # Where to, never why: the reason is the counselor's professional record.
+        ("referred_to", _("Referred to")),
         ("consent_given_at", _("Online counseling consent agreed")),
+    ]
+    rows = []
+    for session in data.sessions:
+        outcome = _outcome(session)
+        rows.append(
+            {
+                "session": session.pk,
+                "starts_at": _local(session.starts_at, zone),
+                "ends_at": _local(session.ends_at, zone),
+                "mode": session.get_mode_display(),
+                "field": session.get_field_display(),
+                "status": session.get_status_display(),
+                "counselor": session.counselor.display_name,
+                "description": session.description,
+                "reason": session.status_reason,
+                "phase": session.get_phase_display() if session.phase else "",
+                "outcome": outcome.get_kind_display() if outcome else "",
+                "referred_to": outcome.referred_to if outcome else "",
+                "consent_given_at": _local(session.consent_given_at, zone),
+            }
+        )
+    return Table("sessions", columns, rows)
+
+
+def session_history_table(data: PersonalData, zone: datetime.tzinfo) -> Table:
+    columns = [
+        ("session", _("Session number")),
+        ("time", _("Time")),
+        ("event", _("What happened")),
+        ("by", _("By")),
+        ("by_role", _("Role")),
+        ("detail", _("Details")),
+    ]
+    rows = []
+    for event in data.session_events:
+        by, by_role = _actor(event.actor)
+        rows.append(
+            {
+                "session": event.session_id,
+                "time": _local(event.created_at, zone),
+                "event": event.get_kind_display(),
+                "by": by,
+                "by_role": by_role,
+                "detail": event.detail,
+            }
+        )
+    return Table("session_history", columns, rows)
+
+
+def consents_table(data: PersonalData, zone: datetime.tzinfo) -> Table:
+    columns = [
+        ("session", _("Session number")),
+        ("agreed_at", _("Agreed")),
+        ("text", _("The consent text you agreed to")),
     ]
     rows = [
         {
             "session": session.pk,
-            "starts_at": _local(session.starts_at, zone),
-            "ends_at": _local(session.ends_at, zone),
-            "mode": session.get_mode_display(),
-            "field": session.get_field_display(),
-            "status": session.get_status_display(),
-            "counselor": session.counselor.display_name,
-            "description": session.description,
-            "reason": session.status_reason,
-            "phase": session.get_phase_display() if session.phase else "",
-            "outcome": _outcome_kind(session),
-            "consent_given_at": _local(session.consent_given_at, zone),
+            "agreed_at": _local(session.consent_given_at, zone),
+            "text": session.consent_text,
         }
         for session in data.sessions
+        if session.consent_given_at is not None
     ]
-    return Table("sessions", columns, rows)
+    return Table("consents", columns, rows)
 
 
 def chat_table(data: PersonalData, zone: datetime.tzinfo) -> Table:
@@ -192,6 +259,42 @@ def _instrument_name(administration: Administration) -> str:
 
 def _phase(administration: Administration) -> str:
     return str(Administration.Phase(administration.phase).label)
+
+
+def questionnaires_table(data: PersonalData, zone: datetime.tzinfo) -> Table:
+    columns = [
+        ("number", _("Number")),
+        ("questionnaire", _("Questionnaire")),
+        ("phase", _("Phase")),
+        ("session", _("Session number")),
+        ("sent_by", _("Sent by")),
+        ("opens_at", _("Opens")),
+        ("closes_at", _("Closes")),
+        ("status", _("Status")),
+        ("skipped_at", _("Skipped by you")),
+        ("cancelled_at", _("Cancelled by the counselor")),
+        ("response", _("Response number")),
+    ]
+    rows = []
+    for administration in data.administrations:
+        response = administration.live_response
+        status = administration.status_at(data.read_at)
+        rows.append(
+            {
+                "number": administration.pk,
+                "questionnaire": _instrument_name(administration),
+                "phase": _phase(administration),
+                "session": administration.session_id,
+                "sent_by": administration.counselor.display_name,
+                "opens_at": _local(administration.opens_at, zone),
+                "closes_at": _local(administration.closes_at, zone),
+                "status": str(Administration.Status(status).label),
+                "skipped_at": _local(administration.skipped_at, zone),
+                "cancelled_at": _local(administration.cancelled_at, zone),
+                "response": response.pk if response else None,
+            }
+        )
+    return Table("questionnaires", columns, rows)
 
 
 def answers_table(data: PersonalData, zone: datetime.tzinfo) -> Table:
@@ -294,13 +397,94 @@ def notifications_table(data: PersonalData, zone: datetime.tzinfo) -> Table:
     return Table("notifications", columns, rows)
 
 
+def sign_ins_table(data: PersonalData, zone: datetime.tzinfo) -> Table:
+    """Where the account is signed in now (and, from django-axes' access log if an
+    earlier configuration kept one, past sign-ins with their sign-out)."""
+    columns = [
+        ("signed_in_at", _("Signed in")),
+        ("last_active_at", _("Last active")),
+        ("signed_out_at", _("Signed out")),
+        ("address", _("Network address")),
+        ("browser", _("Browser")),
+    ]
+    rows: list[dict[str, Value]] = [
+        {
+            "signed_in_at": _local(log.attempt_time, zone),
+            "signed_out_at": _local(log.logout_time, zone),
+            "address": log.ip_address,
+            "browser": log.user_agent,
+        }
+        for log in data.access_logs
+    ]
+    rows += [
+        {
+            "signed_in_at": _local(sign_in.created_at, zone),
+            "last_active_at": _local(sign_in.last_seen_at, zone),
+            "address": sign_in.ip_address,
+            "browser": sign_in.user_agent,
+        }
+        for sign_in in data.sign_ins
+    ]
+    return Table("sign_ins", columns, rows)
+
+
+def failed_sign_ins_table(data: PersonalData, zone: datetime.tzinfo) -> Table:
+    columns = [
+        ("attempted_at", _("Time (of the latest attempt)")),
+        ("address", _("Network address")),
+        ("browser", _("Browser")),
+        ("failures", _("Failed attempts")),
+    ]
+    rows = [
+        {
+            "attempted_at": _local(attempt.attempt_time, zone),
+            "address": attempt.ip_address,
+            "browser": attempt.user_agent,
+            "failures": getattr(attempt, "failures_since_start", 1),  # a log row is one
+        }
+        for attempt in data.failed_sign_ins
+    ]
+    return Table("failed_sign_ins", columns, rows)
+
+
+def data_requests_table(data: PersonalData, zone: datetime.tzinfo) -> Table:
+    columns = [
+        ("created_at", _("Time")),
+        ("kind", _("Request")),
+        ("processed_by", _("Processed by")),
+        ("requester", _("Requested in writing by")),
+        ("request_date", _("Date of the written request")),
+        ("reference", _("Reference or note")),
+        ("completed_at", _("Completed")),
+    ]
+    rows = [
+        {
+            "created_at": _local(request.created_at, zone),
+            "kind": request.get_kind_display(),
+            "processed_by": request.processed_by.display_name,
+            "requester": request.get_requester_display(),
+            "request_date": request.request_date,
+            "reference": request.reference,
+            "completed_at": _local(request.completed_at, zone),
+        }
+        for request in data.data_requests
+    ]
+    return Table("data_requests", columns, rows)
+
+
 TABLES: list[Callable[[PersonalData, datetime.tzinfo], Table]] = [
     profile_table,
     sessions_table,
+    session_history_table,
+    consents_table,
     chat_table,
+    questionnaires_table,
     answers_table,
     scores_table,
     notifications_table,
+    sign_ins_table,
+    failed_sign_ins_table,
+    data_requests_table,
 ]
 
 
