@@ -100,6 +100,21 @@ def test_the_confirmation_step_names_the_student_and_the_request_and_erases_noth
     assert not DataRequest.objects.exists()
 
 
+@pytest.mark.parametrize("url_name", ["privacy:student-erase", "privacy:student-export"])
+def test_the_reference_field_warns_against_writing_a_name(client, school_admin, student, url_name):
+    english(client).force_login(school_admin)
+    page = client.get(reverse(url_name, args=[student.pk])).content.decode()
+    assert "Do not write the student's or the guardian's name" in page
+    assert "kept even after an erasure" in page
+
+
+def test_the_erasure_page_says_what_the_counselor_wrote_is_kept(client, school_admin, student):
+    english(client).force_login(school_admin)
+    page = client.get(reverse("privacy:student-erase", args=[student.pk])).content.decode()
+    assert "What the counselor wrote in the session records" in page
+    assert "where a referral went and why" in page
+
+
 def test_the_account_is_anonymised(erased, student):
     user = User.objects.get(pk=student.pk)
     assert user.username == f"terhapus-{student.pk}"
