@@ -22,10 +22,16 @@ class WrittenRequestForm(forms.Form):
         widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
         validators=SCHOOL_DATE_VALIDATORS,
     )
+    # The reference outlives an erasure (it is the record that the erasure was asked
+    # for), so it must not identify the student or the guardian.
     reference = forms.CharField(
         label=_("Reference or note"),
         max_length=200,
-        help_text=_("E.g. the letter's number, or where the signed request is filed."),
+        help_text=_(
+            "E.g. the letter's number, or where the signed request is filed. Do not write "
+            "the student's or the guardian's name: the reference is kept even after an "
+            "erasure."
+        ),
     )
 
     def __init__(self, *args, zone: datetime.tzinfo, **kwargs) -> None:

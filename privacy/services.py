@@ -11,7 +11,10 @@ records point at it. Everything else personal goes (see `student_erase`).
 import datetime
 from dataclasses import dataclass, field
 
+from auditlog.cid import get_cid
+from auditlog.models import LogEntry
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -298,12 +301,32 @@ class PurgedTranscript:
 MAX_RETENTION_MONTHS = 1200  # a century: beyond it the date arithmetic has no meaning
 
 
+PURGE_AUDIT_WHAT = "chat transcripts removed (retention)"
+
+
+def transcripts_purge_record(*, student: User, messages: int) -> LogEntry:
+    """Write the removal of `student`'s chat transcripts into the audit trail: a
+    deletion with the student as its object and no actor (cron runs the command)."""
+    return LogEntry.objects.create(
+        content_type=ContentType.objects.get_for_model(User),
+        object_pk=str(student.pk),
+        object_id=student.pk,
+        object_repr=student.display_name,
+        action=LogEntry.Action.DELETE,
+        actor=None,
+        additional_data={"what": PURGE_AUDIT_WHAT, "messages": messages, "via": "command line"},
+        cid=get_cid(),
+    )
+
+
 def transcripts_purge(
     *, months: int, now: datetime.datetime | None = None, dry_run: bool = False
 ) -> list[PurgedTranscript]:
     """Remove the chat transcripts of cases closed more than `months` months ago (see
-    `privacy.selectors.closed_case_students`). Idempotent: a removed transcript is gone,
-    so a second run finds nothing. With `dry_run`, only report what would go."""
+    `privacy.selectors.closed_case_students`: a case closed exactly `months` months ago
+    is kept), writing one audit-trail entry per student. Idempotent: a removed
+    transcript is gone, so a second run finds nothing and records nothing. With
+    `dry_run`, only report what would go."""
     if not 1 <= months <= MAX_RETENTION_MONTHS:
         raise PrivacyError(
             "bad_retention",
@@ -324,5 +347,7 @@ def transcripts_purge(
                     PurgedTranscript(session.pk, student_id, session.ends_at, session.message_count)
                 )
             if not dry_run:
-                ChatMessage.objects.filter(session__student_id=student_id).delete()
+                deleted = ChatMessage.objects.filter(session__student_id=student_id).delete()
+                messages = deleted[1].get(ChatMessage._meta.label, 0)
+                transcripts_purge_record(student=student, messages=messages)
     return purged

@@ -1,10 +1,13 @@
 """Erasure on a written request: what is gone, what is kept, that it is audited, that
-the student is signed out for good, and that it happens once."""
+the student is signed out for good, that it happens once, and that a failure partway
+changes nothing."""
 
 import datetime
+from unittest import mock
 
 import pytest
 from auditlog.models import LogEntry
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
@@ -19,8 +22,15 @@ from instruments.models import Administration, Response
 from notifications.models import Notification
 from privacy.models import DataRequest
 from privacy.services import PrivacyError, data_export_record, student_erase
-from sessions_app.models import ChatMessage, CounselingSession, SessionNote, SessionOutcome
-from tests.factories import TEST_PASSWORD, AdministrationFactory
+from sessions_app.models import (
+    ChatMessage,
+    CounselingSession,
+    SessionEvent,
+    SessionNote,
+    SessionOutcome,
+)
+from sessions_app.services import session_cancel, session_decline
+from tests.factories import TEST_PASSWORD, AdministrationFactory, CounselingSessionFactory
 from tests.privacy.records import NOTE, OTHER_TEXT, counseling_record, other_students_chat
 from tests.sessions_app.room_helpers import session_now
 
@@ -89,6 +99,21 @@ def test_the_confirmation_step_names_the_student_and_the_request_and_erases_noth
     student.refresh_from_db()
     assert student.is_active and student.username == "siswa"
     assert not DataRequest.objects.exists()
+
+
+@pytest.mark.parametrize("url_name", ["privacy:student-erase", "privacy:student-export"])
+def test_the_reference_field_warns_against_writing_a_name(client, school_admin, student, url_name):
+    english(client).force_login(school_admin)
+    page = client.get(reverse(url_name, args=[student.pk])).content.decode()
+    assert "Do not write the student's or the guardian's name" in page
+    assert "kept even after an erasure" in page
+
+
+def test_the_erasure_page_says_what_the_counselor_wrote_is_kept(client, school_admin, student):
+    english(client).force_login(school_admin)
+    page = client.get(reverse("privacy:student-erase", args=[student.pk])).content.decode()
+    assert "What the counselor wrote in the session records" in page
+    assert "where a referral went and why" in page
 
 
 def test_the_account_is_anonymised(erased, student):
@@ -263,3 +288,165 @@ def test_an_erased_account_cannot_be_brought_back(school_admin, student, change)
     assert refused.value.code == "erased"
     student.refresh_from_db()
     assert not student.is_active and student.first_name != "Kembali"
+
+
+def erase(admin, student):
+    return student_erase(
+        admin=admin,
+        student=student,
+        requester="guardian",
+        request_date=datetime.date(2026, 1, 5),
+        reference="Surat 31/BK",
+    )
+
+
+def axes_rows(username: str) -> None:
+    """A failure log and an access log row: RuangBK's settings write neither, but rows
+    from an earlier configuration would be there."""
+    fields = {"ip_address": "10.0.0.7", "user_agent": "Firefox", "http_accept": "*/*"}
+    AccessFailureLog.objects.create(username=username, path_info="/masuk/", **fields)
+    AccessLog.objects.create(username=username, path_info="/masuk/", **fields)
+
+
+def axes_usernames() -> set[str]:
+    return {
+        username
+        for model in (AccessAttempt, AccessFailureLog, AccessLog)
+        for username in model.objects.values_list("username", flat=True)
+    }
+
+
+def test_failed_sign_ins_and_sign_in_records_of_the_student_are_removed(
+    school_admin, student, other_student
+):
+    sign_in(student.username)
+    sign_in(other_student.username)
+    for username in (student.username, other_student.username):  # after: success resets
+        english(Client()).post(
+            reverse("accounts:login"), {"username": username, "password": "salah-sandi"}
+        )
+        axes_rows(username)
+    AccessAttempt.objects.create(
+        username=student.username.upper(),  # the same account, typed in capitals
+        ip_address="10.0.0.8",
+        user_agent="Chrome",
+        http_accept="*/*",
+        path_info="/masuk/",
+        get_data="",
+        post_data="",
+        failures_since_start=2,
+    )
+    assert axes_usernames() == {"siswa", "SISWA", "siswa_lain"}
+    assert SignIn.objects.filter(user=student).count() == 1
+
+    summary = erase(school_admin, student)
+
+    assert axes_usernames() == {"siswa_lain"}
+    assert AccessAttempt.objects.get().failures_since_start == 1
+    assert AccessFailureLog.objects.count() == AccessLog.objects.count() == 1
+    assert not SignIn.objects.filter(user=student).exists()
+    assert SignIn.objects.filter(user=other_student).count() == 1
+    # One real failed attempt and one typed in capitals, one failure log, one access log.
+    assert summary.counts["sign_in_records"] == 4
+    assert summary.counts["sign_ins_ended"] == 1
+
+
+@pytest.fixture
+def reasons(student, counselor):
+    """A session the student cancelled and one the counselor declined, with reasons."""
+    soon = timezone.now().replace(microsecond=0) + datetime.timedelta(days=3)
+    cancelled = session_cancel(
+        user=student,
+        session=CounselingSessionFactory(student=student, starts_at=soon),
+        reason="Saya sakit, ada masalah di rumah.",
+    )
+    declined = session_decline(
+        counselor=counselor,
+        session=CounselingSessionFactory(
+            student=student, starts_at=soon + datetime.timedelta(days=1), status="requested"
+        ),
+        reason="Jadwal saya bentrok dengan rapat.",
+    )
+    return {"cancelled": cancelled, "declined": declined}
+
+
+def test_the_students_own_reasons_and_event_details_are_cleared(school_admin, student, reasons):
+    erase(school_admin, student)
+    cancelled = CounselingSession.objects.get(pk=reasons["cancelled"].pk)
+    assert cancelled.status == "cancelled" and cancelled.status_reason == ""
+    event = SessionEvent.objects.get(session=cancelled, kind="cancelled")
+    assert event.actor_id == student.pk and event.detail == ""
+    assert not SessionEvent.objects.filter(session__student=student, actor=student).exclude(
+        detail=""
+    )
+    # What the counselor wrote is the counseling record, and stays.
+    declined = CounselingSession.objects.get(pk=reasons["declined"].pk)
+    assert declined.status_reason == "Jadwal saya bentrok dengan rapat."
+    assert (
+        SessionEvent.objects.get(session=declined, kind="declined").detail
+        == "Jadwal saya bentrok dengan rapat."
+    )
+
+
+def snapshot(student) -> dict:
+    user = User.objects.get(pk=student.pk)
+    profile = StudentProfile.objects.get(user=user)
+    sessions = CounselingSession.objects.filter(student=student).order_by("pk")
+    return {
+        "account": (user.username, user.first_name, user.email, user.is_active, user.password),
+        "profile": (
+            profile.nisn,
+            profile.school_class_id,
+            profile.guardian_name,
+            profile.guardian_phone,
+            profile.has_guardian_consent,
+            profile.counselor_id,
+        ),
+        "sessions": list(sessions.values_list("status", "description", "status_reason")),
+        "events": list(
+            SessionEvent.objects.filter(session__student=student)
+            .order_by("pk")
+            .values_list("kind", "detail")
+        ),
+        "chat": ChatMessage.objects.filter(session__student=student).count(),
+        "questionnaires": Administration.objects.filter(student=student).count(),
+        "responses": Response.objects.filter(administration__student=student).count(),
+        "notifications": Notification.objects.count(),
+        "credentials": PendingCredential.objects.count(),
+        "axes": sorted(axes_usernames()),
+        "sign_ins": SignIn.objects.filter(user=student).count(),
+        "requests": DataRequest.objects.count(),
+        "audit": LogEntry.objects.count(),
+    }
+
+
+@pytest.mark.parametrize(
+    "failing_step",
+    [
+        "privacy.services.sign_ins_end_all",  # after the content is deleted
+        "privacy.services.DataRequest.objects.create",  # the very last step
+    ],
+)
+def test_an_erasure_that_fails_partway_changes_nothing(
+    school_admin, student, reasons, failing_step, mailoutbox
+):
+    counseling_record(student)
+    PendingCredential.objects.create(
+        issued_by=school_admin, username=student.username, name="x", password="abcde-fghij"
+    )
+    sign_in(student.username)
+    english(Client()).post(
+        reverse("accounts:login"), {"username": student.username, "password": "salah-sandi"}
+    )
+    before = snapshot(student)
+    assert before["chat"] and before["responses"] and before["axes"] and before["sign_ins"]
+    sent = len(mailoutbox)
+
+    with (
+        mock.patch(failing_step, side_effect=RuntimeError("disk full")),
+        pytest.raises(RuntimeError),
+    ):
+        erase(school_admin, student)
+
+    assert snapshot(student) == before
+    assert len(mailoutbox) == sent  # nobody was told of a cancellation that did not happen

@@ -1,17 +1,21 @@
 """The retention of chat transcripts: `purge_transcripts` removes the chat of cases
-closed longer than RUANGBK_CHAT_RETENTION_MONTHS ago, and only those; idempotent; a dry
-run writes nothing."""
+closed longer than RUANGBK_CHAT_RETENTION_MONTHS ago, and only those (a case closed
+exactly that long ago stays); each removal is in the audit trail; idempotent; a dry run
+writes nothing."""
 
 import datetime
 from io import StringIO
 
 import pytest
+from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from privacy.services import months_before
+from accounts.models import User
+from privacy.services import months_before, transcripts_purge
 from sessions_app.models import ChatMessage, SessionNote, SessionOutcome
-from tests.factories import CounselingSessionFactory, StudentFactory
+from tests.factories import CounselingSessionFactory, CounselorFactory, StudentFactory
 from tests.privacy.records import chat
 
 pytestmark = pytest.mark.django_db
@@ -171,3 +175,76 @@ def test_a_retention_below_a_month_is_refused(cases):
     with pytest.raises(CommandError):
         run("--months", "-1")
     assert ChatMessage.objects.count() == 2 * (len(REMOVED) + len(KEPT))
+
+
+UTC = datetime.UTC
+SECOND = datetime.timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    ("now", "months", "cutoff"),
+    [
+        # 24 calendar months before 25 Nov 2026 08:00 is 25 Nov 2024 08:00.
+        (
+            datetime.datetime(2026, 11, 25, 8, 0, tzinfo=UTC),
+            24,
+            datetime.datetime(2024, 11, 25, 8, 0, tzinfo=UTC),
+        ),
+        # One month before 31 March is the last day of February.
+        (
+            datetime.datetime(2026, 3, 31, 8, 0, tzinfo=UTC),
+            1,
+            datetime.datetime(2026, 2, 28, 8, 0, tzinfo=UTC),
+        ),
+    ],
+)
+def test_a_case_closed_exactly_the_period_ago_is_kept(school, now, months, cutoff):
+    def last_session_ending(name, ends_at):
+        # A counselor each: one counselor's sessions may not overlap on PostgreSQL.
+        user = StudentFactory(school=school, username=name)
+        user.student_profile.counselor = CounselorFactory(school=school)
+        user.student_profile.save()
+        return a_session(user, ends_at)
+
+    exactly = last_session_ending("exactly", cutoff)
+    a_second_longer = last_session_ending("longer", cutoff - SECOND)
+    a_second_shorter = last_session_ending("shorter", cutoff + SECOND)
+    purged = transcripts_purge(months=months, now=now)
+    assert [item.session_id for item in purged] == [a_second_longer.pk]
+    assert messages_of(a_second_longer) == 0
+    assert messages_of(exactly) == 2
+    assert messages_of(a_second_shorter) == 2
+
+
+def purge_entries():
+    return LogEntry.objects.filter(
+        action=LogEntry.Action.DELETE,
+        content_type=ContentType.objects.get_for_model(User),
+    )
+
+
+def test_each_students_purge_is_one_entry_in_the_audit_trail(cases):
+    run()
+    students = {cases[name].student_id for name in REMOVED}
+    entries = list(purge_entries())
+    assert sorted(entry.object_id for entry in entries) == sorted(students)
+    for entry in entries:
+        assert entry.object_pk == str(entry.object_id)
+        assert entry.actor is None
+        assert entry.object_repr == User.objects.get(pk=entry.object_id).display_name
+        assert entry.additional_data == {
+            "what": "chat transcripts removed (retention)",
+            "messages": 2,  # each removed case had one session of two messages
+            "via": "command line",
+        }
+    kept = {cases[name].student_id for name in KEPT}
+    assert not purge_entries().filter(object_id__in=kept).exists()
+
+
+def test_a_second_run_and_a_dry_run_record_nothing(cases):
+    run("--dry-run")
+    assert not purge_entries().exists()
+    run()
+    assert purge_entries().count() == len(REMOVED)
+    run()
+    assert purge_entries().count() == len(REMOVED)

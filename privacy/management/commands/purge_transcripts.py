@@ -19,8 +19,10 @@ class Command(BaseCommand):
         "student's counseling is one case; it is closed once none of their sessions that "
         "held a time (requested, confirmed, in progress, completed, no-show) ends within "
         "the period, i.e. at the end of their last session, whatever its outcome "
-        "(resolved, referral, or continued face to face outside RuangBK). Session records "
-        "and the counselor's notes are kept. Running it again removes nothing more."
+        "(resolved, referral, or continued face to face outside RuangBK); a case closed "
+        "exactly that many months ago is kept. Session records and the counselor's notes "
+        "are kept. Each student's removal is written to the audit trail. Running it again "
+        "removes and records nothing more."
     )
 
     def add_arguments(self, parser) -> None:
