@@ -3,6 +3,7 @@
 import datetime
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import Q
@@ -95,6 +96,13 @@ class Command(BaseCommand):
                 "school": school,
                 "is_active": True,
                 "must_change_password": False,
+            },
+            # A new account is created with its password: no "password changed" entry.
+            create_defaults={
+                "first_name": name,
+                "role": role,
+                "school": school,
+                "password": make_password(DEMO_PASSWORD),
             },
         )
         if not user.check_password(DEMO_PASSWORD):
