@@ -8,14 +8,21 @@ from io import StringIO
 
 import pytest
 from auditlog.models import LogEntry
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
 from privacy.services import months_before, transcripts_purge
 from sessions_app.models import ChatMessage, SessionNote, SessionOutcome
-from tests.factories import CounselingSessionFactory, CounselorFactory, StudentFactory
+from tests.factories import (
+    CounselingSessionFactory,
+    CounselorFactory,
+    SchoolAdminFactory,
+    StudentFactory,
+)
 from tests.privacy.records import chat
 
 pytestmark = pytest.mark.django_db
@@ -248,3 +255,16 @@ def test_a_second_run_and_a_dry_run_record_nothing(cases):
     assert purge_entries().count() == len(REMOVED)
     run()
     assert purge_entries().count() == len(REMOVED)
+
+
+def test_the_admin_reads_a_purge_as_removed_chat_not_a_deleted_account(client, cases, school):
+    run()
+    admin = SchoolAdminFactory(school=school)
+    client.force_login(admin)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(reverse("audit:account-changes")).content.decode()
+    purged = User.objects.get(pk=cases[REMOVED[0]].student_id)
+    assert purged.display_name in page
+    assert "Chat removed" in page
+    assert "2 messages removed: the case was closed longer than the retention period" in page
+    assert "Deleted" not in page
