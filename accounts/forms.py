@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.importing import MAX_IMPORT_BYTES
 from accounts.models import SchoolClass, StudentProfile, User
 from accounts.selectors import school_classes, school_counselors
+from counseling_platform.query import ID_MAX
 
 
 class AccountFilterForm(forms.Form):
@@ -23,7 +24,7 @@ class AccountFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["class"] = forms.IntegerField(required=False, min_value=1)
+        self.fields["class"] = forms.IntegerField(required=False, min_value=1, max_value=ID_MAX)
 
     def filters(self) -> dict:
         self.is_valid()
