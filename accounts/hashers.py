@@ -22,5 +22,9 @@ class InitialPasswordHasher(PBKDF2PasswordHasher):
         # tell which usernames (NISNs) still have an initial password. Django evens out
         # the cost only for hashes of its preferred hasher, so it is done here.
         default = get_hasher("default")
-        default.encode(password, default.salt())
+        if isinstance(default, PBKDF2PasswordHasher):  # the same total as Django's
+            rounds = max(default.iterations - self.iterations, 1)
+            default.encode(password, default.salt(), iterations=rounds)
+        else:
+            default.encode(password, default.salt())
         return False

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 INDONESIAN_PASSWORDS = Path(__file__).resolve().parent / "data" / "common-passwords-id.txt"
-ADDED_AT_THE_END = string.digits + string.punctuation + string.whitespace
+ADDED_AROUND = string.digits + string.punctuation + string.whitespace
 BETWEEN_WORDS = re.compile(r"[\W_]+")
 
 
@@ -38,7 +38,7 @@ class IndonesianCommonPasswordValidator(CommonPasswordValidator):
     def validate(self, password: str, user=None) -> None:
         super().validate(password, user)  # a listed password as typed
         typed = password.lower().strip()
-        word = typed.rstrip(ADDED_AT_THE_END)  # "sayang123" → "sayang"
+        word = typed.strip(ADDED_AROUND)  # "sayang123", "123sayang" → "sayang"
         joined = BETWEEN_WORDS.sub("", word)  # "aku sayang kamu" → "akusayangkamu"
         if word in self.passwords or joined in self.passwords:
             raise ValidationError(

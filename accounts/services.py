@@ -42,6 +42,7 @@ def initial_password_set(user: User) -> str:
     """Give `user` a fresh initial password (not saved), returning it in plain text."""
     password = initial_password_generate()
     user.password = make_password(password, hasher=InitialPasswordHasher.algorithm)
+    user._password = password  # as set_password does: the save is a new password
     user.must_change_password = True
     return password
 
