@@ -3,7 +3,6 @@
 from auditlog.models import LogEntry
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from audit.registration import HIDDEN
 from audit.services import ReadKind
@@ -45,15 +44,7 @@ def _objects(values: dict) -> str:
     return ", ".join(str(name) for name in values.get("objects") or []) or "—"
 
 
-def _is_transcript_purge(entry: LogEntry) -> bool:
-    from privacy.services import PURGE_AUDIT_WHAT
-
-    return (entry.additional_data or {}).get("what") == PURGE_AUDIT_WHAT
-
-
 def action_label(entry: LogEntry) -> str:
-    if _is_transcript_purge(entry):  # the account stays; its old chat went
-        return _("chat removed")
     return {
         LogEntry.Action.CREATE: _("created"),
         LogEntry.Action.UPDATE: _("changed"),
@@ -65,14 +56,6 @@ def action_label(entry: LogEntry) -> str:
 def change_rows(entry: LogEntry) -> list[tuple[str, str]]:
     """(field, "before → after") for each field the entry changed; identifiers the trail
     does not keep (audit/registration.py) only say that they changed."""
-    if _is_transcript_purge(entry):
-        count = int(entry.additional_data.get("messages", 0))
-        removed = ngettext(
-            "%(count)d message removed: the case was closed longer than the retention period",
-            "%(count)d messages removed: the case was closed longer than the retention period",
-            count,
-        )
-        return [(_("Chat transcripts"), removed % {"count": count})]
     changes = entry.changes if isinstance(entry.changes, dict) else {}
     rows = []
     for name, values in sorted(changes.items()):

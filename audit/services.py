@@ -20,7 +20,9 @@ from accounts.models import School, User
 
 
 class ReadKind(models.TextChoices):
-    ROOM = "room", _("Session room (chat)")
+    # Entries before the note got its own entry: the counselor's room then showed it too.
+    ROOM = "room", _("Session room (chat, and the note for the counselor)")
+    ROOM_CHAT = "room_chat", _("Session room (chat)")
     TRANSCRIPT = "transcript", _("Chat transcript")
     TRANSCRIPT_EXPORT = "transcript_export", _("Chat transcript download")
     BOOKING = "booking", _("Booking request (what to talk about) and reasons")
@@ -36,6 +38,11 @@ class ReadKind(models.TextChoices):
     DATA_EXPORT = "data_export", _("Personal data download")
     COMMAND_REPORT = "command_report", _("Regression report from the command line")
     BACKUP = "backup", _("Whole-database backup")
+
+
+# additional_data["what"] of the deletion entry privacy.services writes for each student
+# whose chat transcripts the retention rule removed (operators only: see selectors).
+PURGE_AUDIT_WHAT = "chat transcripts removed (retention)"
 
 
 def record_reads(

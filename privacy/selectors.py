@@ -59,6 +59,8 @@ def _guardian_consent_recorded_at(profile: StudentProfile) -> datetime.datetime 
             object_id=profile.pk,
             action__in=[LogEntry.Action.CREATE, LogEntry.Action.UPDATE],
         )
+        # A profile created without consent recorded nothing about consent.
+        .exclude(action=LogEntry.Action.CREATE, changes__has_guardian_consent__1=False)
         .order_by("-timestamp", "-pk")
         .values_list("timestamp", flat=True)
         .first()

@@ -24,6 +24,7 @@ from accounts.models import PendingCredential, StudentProfile, User
 from accounts.selectors import has_guardian_consent
 from accounts.services import lock_people
 from accounts.sign_ins import sign_ins_end_all
+from audit.services import PURGE_AUDIT_WHAT
 from counseling_platform.errors import DomainError
 from instruments.models import Administration
 from notifications.models import Notification
@@ -299,9 +300,6 @@ class PurgedTranscript:
 
 
 MAX_RETENTION_MONTHS = 1200  # a century: beyond it the date arithmetic has no meaning
-
-
-PURGE_AUDIT_WHAT = "chat transcripts removed (retention)"
 
 
 def transcripts_purge_record(*, student: User, messages: int) -> LogEntry:

@@ -321,7 +321,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await database_sync_to_async(record_reads)(
                 None,
                 students=[self.session.student],
-                what=ReadKind.ROOM,
+                what=ReadKind.ROOM_CHAT,
                 session_id=self.session.pk,
                 actor=self.user,
                 remote_addr=self.address,

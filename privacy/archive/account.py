@@ -109,15 +109,12 @@ def sign_ins_table(data: PersonalData, zone: datetime.tzinfo) -> Table:
 def failed_sign_ins_table(data: PersonalData, zone: datetime.tzinfo) -> Table:
     columns = [
         ("attempted_at", _("Time (of the latest attempt)")),
-        ("address", _("Network address")),
-        ("browser", _("Browser")),
         ("failures", _("Failed attempts")),
     ]
+    # Not the address or browser: whoever typed the username may be someone else.
     rows = [
         {
             "attempted_at": local_time(attempt.attempt_time, zone),
-            "address": attempt.ip_address,
-            "browser": attempt.user_agent,
             "failures": getattr(attempt, "failures_since_start", 1),  # a log row is one
         }
         for attempt in data.failed_sign_ins

@@ -84,7 +84,7 @@ def _render_room(
     outcome_form: OutcomeForm | None = None,
 ) -> HttpResponse:
     is_counselor = request.user.pk == session.counselor_id
-    record_read(request, student=session.student, what=ReadKind.ROOM, session_id=session.pk)
+    record_read(request, student=session.student, what=ReadKind.ROOM_CHAT, session_id=session.pk)
     chat_messages = room_transcript(session=session)
     context = {
         "session": session,

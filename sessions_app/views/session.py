@@ -24,14 +24,14 @@ participant_required = role_required(User.Role.STUDENT, User.Role.COUNSELOR)
 @participant_required
 def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
     session = session_for_participant(user=request.user, session_id=session_id)
-    if session.description or session.status_reason:  # what the student wrote, or why
-        record_read(request, student=session.student, what=ReadKind.BOOKING, session_id=session.pk)
     return _render_detail(request, session)
 
 
 def _render_detail(
     request: HttpRequest, session: CounselingSession, **forms: object
 ) -> HttpResponse:
+    if session.description or session.status_reason:  # what the student wrote, or why
+        record_read(request, student=session.student, what=ReadKind.BOOKING, session_id=session.pk)
     zone = session.school.zone()
     actions = session.actions_for(request.user)
     context = {

@@ -90,7 +90,7 @@ def test_opening_the_room_and_the_transcript_is_recorded(client, student, counse
     person = {"student": student, "counselor": counselor}[who]
     opened(client, person, reverse("sessions:room", args=[session.pk]))
     opened(client, person, reverse("sessions:transcript", args=[session.pk]))
-    [room] = reads(student, ReadKind.ROOM)
+    [room] = reads(student, ReadKind.ROOM_CHAT)
     [transcript] = reads(student, ReadKind.TRANSCRIPT)
     assert room.actor == transcript.actor == person
     assert room.additional_data["session"] == transcript.additional_data["session"] == session.pk

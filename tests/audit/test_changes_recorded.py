@@ -143,6 +143,27 @@ def test_the_session_page_records_a_read_of_what_the_student_wrote(client, couns
     assert (entry.actor, entry.remote_addr) == (counselor, ADDRESS)
 
 
+def test_the_session_page_shown_again_after_a_refused_form_records_the_read(
+    client, counselor, student
+):
+    session = CounselingSessionFactory(
+        student=student, status="confirmed", description="Saya sulit tidur"
+    )
+    client.force_login(counselor)
+    url = reverse("sessions:session-action", args=[session.pk, "reschedule"])
+    response = client.post(url, {"date": "", "start": ""}, REMOTE_ADDR=ADDRESS)
+    assert response.status_code == 400
+    assert "Saya sulit tidur" in response.content.decode()
+    [entry] = LogEntry.objects.filter(action=LogEntry.Action.ACCESS)
+    assert entry.additional_data == {"what": str(ReadKind.BOOKING), "session": session.pk}
+
+
+def test_an_initial_password_saved_alone_is_a_new_password(student):
+    account_services.initial_password_set(student)
+    student.save(update_fields=["password"])  # not Django's re-hash: it is recorded
+    assert len(password_entries(student)) == 1
+
+
 def test_a_backup_is_recorded_for_every_school(school, other_school, tmp_path, settings):
     settings.DEBUG = True  # an unencrypted backup, fine for this test
     backup_database(output=tmp_path / "school.backup", key=None)

@@ -428,7 +428,7 @@ def snapshot(student) -> dict:
     ],
 )
 def test_an_erasure_that_fails_partway_changes_nothing(
-    school_admin, student, reasons, failing_step, mailoutbox
+    school_admin, student, reasons, failing_step, mailoutbox, django_capture_on_commit_callbacks
 ):
     counseling_record(student)
     PendingCredential.objects.create(
@@ -442,11 +442,14 @@ def test_an_erasure_that_fails_partway_changes_nothing(
     assert before["chat"] and before["responses"] and before["axes"] and before["sign_ins"]
     sent = len(mailoutbox)
 
+    # Run what the erasure queued for after its commit: the rollback must have dropped it.
     with (
+        django_capture_on_commit_callbacks(execute=True) as queued,
         mock.patch(failing_step, side_effect=RuntimeError("disk full")),
         pytest.raises(RuntimeError),
     ):
         erase(school_admin, student)
+    assert queued == []
 
     assert snapshot(student) == before
     assert len(mailoutbox) == sent  # nobody was told of a cancellation that did not happen
