@@ -1,6 +1,5 @@
 """Reading filters from a page's query string."""
 
-
 # The largest id a database key holds (BigAutoField): a larger number names nothing, and
 # SQLite and PostgreSQL refuse it as a query parameter.
 ID_MAX = 2**63 - 1
