@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from accounts import services as account_services
+from accounts.importing import parse_rows, students_import
 from accounts.models import School, User
 from audit.presentation import change_rows
 from audit.registration import HIDDEN
@@ -190,3 +191,28 @@ def test_the_operator_admin_cannot_delete_an_account_or_a_school(client, school,
     assert User.objects.filter(pk=student.pk).exists()
     assert School.objects.filter(pk=school.pk).exists()
     assert not LogEntry.objects.filter(action=LogEntry.Action.DELETE).exists()
+
+
+def test_an_import_records_each_account_and_profile_it_creates(school_admin, school_class):
+    rows = (
+        "NISN,Nama,Kelas,Jenis Kelamin,Nama Wali,Telepon Wali\n"
+        f"0012345601,Ayu Lestari,{school_class.name},P,Sri Wahyuni,081234567801\n"
+    )
+    year = school_admin.school.current_academic_year()
+    students_import(admin=school_admin, academic_year=year, rows=parse_rows(rows.encode()))
+    ayu = User.objects.get(username="0012345601")
+    [created] = changes(ayu)
+    assert created.action == LogEntry.Action.CREATE
+    assert created.changes["first_name"] == [None, "Ayu Lestari"]
+    [profile] = changes(ayu.student_profile)
+    assert profile.changes["nisn"] == [HIDDEN, HIDDEN]  # an identifier: only that it was set
+
+
+def test_a_session_confirmed_on_its_page_is_recorded_with_who_and_where(client, counselor, student):
+    session = CounselingSessionFactory(student=student, status="requested")
+    client.force_login(counselor)
+    url = reverse("sessions:session-action", args=[session.pk, "confirm"])
+    assert client.post(url, REMOTE_ADDR=ADDRESS).status_code == 302
+    [entry] = changes(session).filter(action=LogEntry.Action.UPDATE)
+    assert entry.changes["status"] == ["requested", "confirmed"]
+    assert (entry.actor, entry.remote_addr) == (counselor, ADDRESS)
