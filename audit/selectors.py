@@ -50,5 +50,6 @@ def school_account_changes(*, admin: User) -> QuerySet[LogEntry]:
             ),
             action__in=[LogEntry.Action.CREATE, LogEntry.Action.UPDATE, LogEntry.Action.DELETE],
         )
+        # A transcript purge would tell who had counseling.
         .exclude(additional_data__what=PURGE_AUDIT_WHAT)
-    )  # it would tell who had counseling
+    )
