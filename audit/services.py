@@ -40,8 +40,8 @@ class ReadKind(models.TextChoices):
     BACKUP = "backup", _("Whole-database backup")
 
 
-# additional_data["what"] of the deletion entry privacy.services writes for each student
-# whose chat transcripts the retention rule removed (operators only: see selectors).
+# additional_data["what"] of the deletion entry for each student whose chat transcripts
+# the retention rule removed (operators only: see selectors).
 PURGE_AUDIT_WHAT = "chat transcripts removed (retention)"
 
 
@@ -71,7 +71,14 @@ def record_reads(
     else:
         data["via"] = "command line"
         data["os_user"] = getpass.getuser()
-    _record_access(User, students, data=data, actor=actor, remote_addr=remote_addr)
+    _record_entries(
+        User,
+        students,
+        action=LogEntry.Action.ACCESS,
+        data=data,
+        actor=actor,
+        remote_addr=remote_addr,
+    )
 
 
 def record_read(
@@ -86,19 +93,28 @@ def record_backup(*, file_name: str, using: str = "default") -> None:
     backup (and a restore of it) holds its own entry."""
     data = {"what": str(ReadKind.BACKUP), "file": file_name, "via": "command line"}
     data["os_user"] = getpass.getuser()
-    _record_access(School, School.objects.using(using).order_by("pk"), data=data, using=using)
+    schools = School.objects.using(using).order_by("pk")
+    _record_entries(School, schools, action=LogEntry.Action.ACCESS, data=data, using=using)
 
 
-def _record_access(
+def record_transcripts_purged(*, student: User, messages: int) -> None:
+    """Record that the retention rule removed `student`'s chat transcripts (`messages`
+    messages): a deletion with the student as its object, run by cron, so no actor."""
+    data = {"what": PURGE_AUDIT_WHAT, "messages": messages, "via": "command line"}
+    _record_entries(User, [student], action=LogEntry.Action.DELETE, data=data)
+
+
+def _record_entries(
     model: type[User] | type[School],
     objects: Iterable[User | School],
     *,
+    action: int,
     data: dict,
     actor: User | None = None,
     remote_addr: str | None = None,
     using: str = "default",
 ) -> None:
-    """One ACCESS entry per object of `model`, in one insert."""
+    """One entry of `action` per object of `model`, in one insert."""
     content_type = ContentType.objects.db_manager(using).get_for_model(model)
     cid = get_cid()
     LogEntry.objects.using(using).bulk_create(
@@ -108,7 +124,7 @@ def _record_access(
                 object_pk=str(obj.pk),
                 object_id=obj.pk,
                 object_repr=obj.display_name if model is User else obj.name,
-                action=LogEntry.Action.ACCESS,
+                action=action,
                 actor=actor,
                 remote_addr=remote_addr,
                 additional_data=data,

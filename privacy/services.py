@@ -11,10 +11,7 @@ records point at it. Everything else personal goes (see `student_erase`).
 import datetime
 from dataclasses import dataclass, field
 
-from auditlog.cid import get_cid
-from auditlog.models import LogEntry
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -24,7 +21,7 @@ from accounts.models import PendingCredential, StudentProfile, User
 from accounts.selectors import has_guardian_consent
 from accounts.services import lock_people
 from accounts.sign_ins import sign_ins_end_all
-from audit.services import PURGE_AUDIT_WHAT
+from audit.services import record_transcripts_purged
 from counseling_platform.errors import DomainError
 from instruments.models import Administration
 from notifications.models import Notification
@@ -302,21 +299,6 @@ class PurgedTranscript:
 MAX_RETENTION_MONTHS = 1200  # a century: beyond it the date arithmetic has no meaning
 
 
-def transcripts_purge_record(*, student: User, messages: int) -> LogEntry:
-    """Write the removal of `student`'s chat transcripts into the audit trail: a
-    deletion with the student as its object and no actor (cron runs the command)."""
-    return LogEntry.objects.create(
-        content_type=ContentType.objects.get_for_model(User),
-        object_pk=str(student.pk),
-        object_id=student.pk,
-        object_repr=student.display_name,
-        action=LogEntry.Action.DELETE,
-        actor=None,
-        additional_data={"what": PURGE_AUDIT_WHAT, "messages": messages, "via": "command line"},
-        cid=get_cid(),
-    )
-
-
 def transcripts_purge(
     *, months: int, now: datetime.datetime | None = None, dry_run: bool = False
 ) -> list[PurgedTranscript]:
@@ -347,5 +329,5 @@ def transcripts_purge(
             if not dry_run:
                 deleted = ChatMessage.objects.filter(session__student_id=student_id).delete()
                 messages = deleted[1].get(ChatMessage._meta.label, 0)
-                transcripts_purge_record(student=student, messages=messages)
+                record_transcripts_purged(student=student, messages=messages)
     return purged
